@@ -1,0 +1,290 @@
+// Package llm is the client of the upstream OpenAI-compatible LLM server:
+// it sends chat-completion requests byte for byte, retries the failures
+// that are safe to retry, reads server-sent event streams, decodes
+// chunks tolerantly, assembles streamed tool calls and lists models.
+package llm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Options configures a Client. Only BaseURL is required.
+type Options struct {
+	// BaseURL is the upstream's API root, e.g. http://127.0.0.1:11434/v1.
+	// A trailing slash is tolerated; a query string is kept on every
+	// request.
+	BaseURL string
+	// APIKey is sent as "Authorization: Bearer KEY". "" sends no
+	// Authorization header. It is never logged and never part of an error.
+	APIKey string
+	// Headers are added to every request, after Authorization (so an
+	// "Authorization" entry here replaces the API key's). A "Host" entry
+	// sets the request's host. nil adds none.
+	Headers map[string]string
+	// HTTPClient sends the requests. nil means a client whose connections
+	// are dialled with a 10 s timeout and that has no overall timeout,
+	// since streamed answers can last minutes.
+	HTTPClient *http.Client
+	// MaxRetries is how many times a failed attempt is retried. 0 means
+	// 2; a negative value means no retries.
+	MaxRetries int
+	// RetryBaseDelay is the delay before the first retry, doubled for
+	// each further one (with jitter). 0 means 200 ms.
+	RetryBaseDelay time.Duration
+	// MaxRetryDelay caps every delay between attempts, including one asked
+	// for by a Retry-After header. 0 means 10 s.
+	MaxRetryDelay time.Duration
+	// ModelsTTL is how long a model list is cached. 0 means 10 s.
+	ModelsTTL time.Duration
+	// Logger receives retry and failure reports. nil discards them.
+	Logger *slog.Logger
+}
+
+// Client is a client of one upstream. It is safe for concurrent use.
+type Client struct {
+	chatURL    string
+	modelsURL  string
+	auth       string // "Bearer KEY" or ""
+	apiKey     string
+	headers    http.Header
+	host       string
+	hc         *http.Client
+	maxRetries int
+	baseDelay  time.Duration
+	maxDelay   time.Duration
+	modelsTTL  time.Duration
+	log        *slog.Logger
+
+	models modelsCache
+}
+
+// Operation names used in errors and logs.
+const (
+	opChat   = "POST /chat/completions"
+	opModels = "GET /models"
+)
+
+// NewClient returns a client for opts.BaseURL. It returns an error when
+// BaseURL is missing, unparseable or not an http or https URL.
+func NewClient(opts Options) (*Client, error) {
+	if opts.BaseURL == "" {
+		return nil, errors.New("llm: base URL is required")
+	}
+	u, err := url.Parse(opts.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("llm: parsing base URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("llm: base URL %q: want an http:// or https:// URL with a host", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	c := &Client{
+		chatURL:    u.JoinPath("chat/completions").String(),
+		modelsURL:  u.JoinPath("models").String(),
+		apiKey:     opts.APIKey,
+		headers:    make(http.Header, len(opts.Headers)),
+		hc:         opts.HTTPClient,
+		maxRetries: opts.MaxRetries,
+		baseDelay:  opts.RetryBaseDelay,
+		maxDelay:   opts.MaxRetryDelay,
+		modelsTTL:  opts.ModelsTTL,
+		log:        opts.Logger,
+	}
+	if opts.APIKey != "" {
+		c.auth = "Bearer " + opts.APIKey
+	}
+	for k, v := range opts.Headers {
+		if strings.EqualFold(k, "Host") {
+			c.host = v
+			continue
+		}
+		c.headers.Set(k, v)
+	}
+	if c.hc == nil {
+		c.hc = defaultHTTPClient()
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = 2
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+	if c.baseDelay <= 0 {
+		c.baseDelay = 200 * time.Millisecond
+	}
+	if c.maxDelay <= 0 {
+		c.maxDelay = 10 * time.Second
+	}
+	if c.modelsTTL <= 0 {
+		c.modelsTTL = 10 * time.Second
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// defaultHTTPClient returns the client used when Options.HTTPClient is
+// nil: the standard transport's settings, a 10 s dial timeout, and enough
+// idle connections per host for many concurrent requests to one upstream.
+func defaultHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	var t *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	} else {
+		t = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			ForceAttemptHTTP2:     true,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	t.DialContext = dialer.DialContext
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
+}
+
+// ChatCompletions POSTs body unchanged, as application/json, to
+// {BaseURL}/chat/completions.
+//
+// Connection failures and HTTP 429, 502, 503 and 504 are retried (up to
+// Options.MaxRetries times, waiting as a 429 or 503 Retry-After header
+// asks, capped at Options.MaxRetryDelay, else with exponential backoff)
+// before it returns, so before the caller has written anything to its own
+// client. Other statuses, 500 included, are not retried. Ending ctx stops
+// the retries and the request.
+//
+// On a 2xx status it returns the response, whose Body the caller must
+// close. Otherwise it returns an *Error; the error response's body has
+// been read (up to 64 KiB) and closed.
+func (c *Client) ChatCompletions(ctx context.Context, body []byte) (*http.Response, error) {
+	return c.do(ctx, http.MethodPost, c.chatURL, opChat, body)
+}
+
+// do sends a request with retries. body nil means no body.
+func (c *Client) do(ctx context.Context, method, target, op string, body []byte) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return nil, newError(op, "invalid request", err)
+		}
+		c.setHeaders(req, body != nil)
+
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctxError(ctx, op, err)
+			}
+			msg := "upstream request failed"
+			retry := false
+			if isConnectError(err) {
+				msg, retry = "upstream unreachable", true
+			}
+			e := newError(op, msg, err)
+			if !retry || attempt >= c.maxRetries {
+				return nil, e
+			}
+			if err := c.wait(ctx, op, attempt, backoff(attempt, c.baseDelay, c.maxDelay), e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return resp, nil
+		}
+
+		errBody, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		if readErr != nil && ctx.Err() != nil {
+			return nil, ctxError(ctx, op, readErr)
+		}
+		e := statusError(op, resp.StatusCode, errBody, c.apiKey)
+		if !retryableStatus(resp.StatusCode) || attempt >= c.maxRetries {
+			c.log.LogAttrs(ctx, slog.LevelDebug, "upstream error response",
+				slog.String("op", op), slog.Int("status", resp.StatusCode), slog.String("message", e.Message))
+			return nil, e
+		}
+		delay, ok := time.Duration(0), false
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			delay, ok = retryAfter(resp.Header.Get("Retry-After"), time.Now(), c.maxDelay)
+		}
+		if !ok {
+			delay = backoff(attempt, c.baseDelay, c.maxDelay)
+		}
+		if err := c.wait(ctx, op, attempt, delay, e); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Client) setHeaders(req *http.Request, hasBody bool) {
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	for k, vs := range c.headers {
+		req.Header[k] = vs
+	}
+	if c.host != "" {
+		req.Host = c.host
+	}
+}
+
+// wait logs the failed attempt and sleeps for d, or returns an *Error if
+// ctx ends first.
+func (c *Client) wait(ctx context.Context, op string, attempt int, d time.Duration, cause *Error) error {
+	c.log.LogAttrs(ctx, slog.LevelWarn, "upstream request failed, retrying",
+		slog.String("op", op), slog.Int("attempt", attempt+1), slog.Int("status", cause.StatusCode),
+		slog.Duration("delay", d), slog.String("error", cause.Error()))
+	if d <= 0 {
+		if ctx.Err() != nil {
+			return ctxError(ctx, op, ctx.Err())
+		}
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctxError(ctx, op, ctx.Err())
+	}
+}
+
+func newError(op, msg string, err error) *Error {
+	return &Error{Message: msg, Err: err, op: op}
+}
+
+// ctxError reports a request given up because ctx ended. err is the error
+// that surfaced; the result matches ctx.Err() with errors.Is either way.
+func ctxError(ctx context.Context, op string, err error) *Error {
+	if !errors.Is(err, ctx.Err()) {
+		err = ctx.Err()
+	}
+	msg := "request canceled"
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = "request timed out"
+	}
+	return newError(op, msg, err)
+}
