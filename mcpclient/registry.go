@@ -1,0 +1,463 @@
+// Package mcpclient connects to MCP servers over stdio, streamable HTTP and
+// SSE, supervises the connections (restarting crashed stdio servers and
+// reconnecting remote ones with backoff), and aggregates the servers' tools
+// into one registry of namespaced, provider-safe tool names that can be
+// called by name.
+//
+// It knows nothing of HTTP serving or of OpenAI: callers turn [Tool] and
+// [Result] into whatever their clients speak.
+package mcpclient
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event kinds, as reported by [Event.Kind].
+const (
+	EventUp           = "up"
+	EventDown         = "down"
+	EventToolsChanged = "tools_changed"
+)
+
+var (
+	// ErrUnknownTool is wrapped by the error of a call to a name the
+	// registry does not expose.
+	ErrUnknownTool = errors.New("unknown tool")
+	// ErrInvalidArguments is wrapped by the error of a call whose arguments
+	// are not a JSON object.
+	ErrInvalidArguments = errors.New("arguments must be a JSON object")
+	// ErrServerNotConnected is wrapped by the error of a call to a tool
+	// whose server is not connected (starting, restarting or failed).
+	ErrServerNotConnected = errors.New("server not connected")
+	// ErrClosed is wrapped by the error of a call made or cut short by the
+	// registry's shutdown, and returned by WaitReady after it.
+	ErrClosed = errors.New("registry closed")
+)
+
+// TimeoutError is returned by [Registry.Call] when a call exceeds its
+// server's timeout. It matches context.DeadlineExceeded with errors.Is.
+type TimeoutError struct {
+	Tool    string // the exposed tool name
+	Timeout time.Duration
+}
+
+// Error returns `tool "NAME" timed out after DURATION`.
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("tool %q timed out after %s", e.Tool, e.Timeout)
+}
+
+// Is reports whether target is context.DeadlineExceeded.
+func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Options configures a [Registry]. The zero value (or a nil *Options) gives
+// the documented defaults.
+type Options struct {
+	// Logger receives connection, crash and restart logs. nil discards them.
+	Logger *slog.Logger
+	// CallTimeout bounds each tool call of servers without their own
+	// timeout. 0 means 60s.
+	CallTimeout time.Duration
+	// MaxConcurrency bounds the calls in flight per server for servers
+	// without their own bound. 0 means 8.
+	MaxConcurrency int
+	// ConnectTimeout bounds a connection attempt: transport, initialize
+	// handshake and the first tool listing. It also bounds tool list
+	// refreshes. 0 means 30s.
+	ConnectTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the delay before restarting or
+	// reconnecting a server; the delay doubles with every failed attempt and
+	// starts again from MinBackoff after a session that lasted 30s. 0 means
+	// 500ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxResultBytes caps the text of a tool result; longer text is cut with
+	// a note saying how much was cut. 0 means 256 KiB; negative means no cap.
+	MaxResultBytes int
+	// ClientName and ClientVersion are sent to servers in the initialize
+	// handshake. "" means "mcp-bridge" and "dev".
+	ClientName, ClientVersion string
+	// TerminateTimeout is how long closing a stdio server waits for it to
+	// exit after its stdin is closed before sending SIGTERM, and again
+	// before SIGKILL. 0 means 5s.
+	TerminateTimeout time.Duration
+	// OnEvent, when set, is called when a server comes up, goes down (a
+	// failed connection attempt counts once until the server comes up) or
+	// changes its tool list. It is called without locks held, possibly
+	// concurrently for different servers, and should return quickly.
+	OnEvent func(Event)
+}
+
+// withDefaults returns a copy of o (nil allowed) with zero values replaced.
+func (o *Options) withDefaults() *Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r.CallTimeout = cmpOr(r.CallTimeout, 60*time.Second)
+	r.MaxConcurrency = cmpOr(r.MaxConcurrency, 8)
+	r.ConnectTimeout = cmpOr(r.ConnectTimeout, 30*time.Second)
+	r.MinBackoff = cmpOr(r.MinBackoff, 500*time.Millisecond)
+	r.MaxBackoff = max(cmpOr(r.MaxBackoff, 30*time.Second), r.MinBackoff)
+	r.TerminateTimeout = cmpOr(r.TerminateTimeout, 5*time.Second)
+	switch {
+	case r.MaxResultBytes == 0:
+		r.MaxResultBytes = 256 << 10
+	case r.MaxResultBytes < 0:
+		r.MaxResultBytes = 0 // ResultText: no cap
+	}
+	r.ClientName = cmp.Or(r.ClientName, "mcp-bridge")
+	r.ClientVersion = cmp.Or(r.ClientVersion, "dev")
+	return &r
+}
+
+// Event reports a change of a server, for activity feeds and metrics.
+type Event struct {
+	Server string
+	Kind   string // EventUp, EventDown or EventToolsChanged
+	Err    string // why the server went down; "" otherwise
+	Tools  int    // the server's tool count after the change
+}
+
+// Tool is one tool of the registry.
+type Tool struct {
+	// Name is the exposed name: "<prefix>__<tool>" made to fit
+	// ^[a-zA-Z0-9_-]{1,64}$, unique in the registry (see [ToolName]).
+	Name string
+	// Server is the name of the server that provides the tool.
+	Server string
+	// Original is the tool's name on its server.
+	Original    string
+	Description string
+	Title       string
+	// InputSchema is the normalised JSON Schema of the arguments (see
+	// [NormalizeSchema]).
+	InputSchema json.RawMessage
+}
+
+// ServerStatus describes one configured server.
+type ServerStatus struct {
+	Name string
+	// State is StateConnecting (starting, or restarting after a crash or a
+	// disconnection), StateReady, StateFailed (the last attempt failed, or
+	// the configuration is invalid, or the registry is closed) or
+	// StateDisabled.
+	State string
+	// Tools is the number of the server's tools in the registry.
+	Tools int
+	// Error is the last failure ("" when none since the server was ready).
+	Error string
+	// Restarts counts connection attempts after the first.
+	Restarts int
+	// Transport is the transport type (see [ServerConfig.TransportType]).
+	Transport string
+}
+
+// snapshot is an immutable view of the registry's tools.
+type snapshot struct {
+	tools   []Tool
+	index   map[string]int // exposed name -> position in tools
+	version uint64
+}
+
+// Registry aggregates the tools of a set of MCP servers and calls them. Its
+// methods are safe for concurrent use.
+type Registry struct {
+	opts    *Options
+	log     *slog.Logger
+	servers []*server          // sorted by name
+	byName  map[string]*server // enabled, valid servers by name
+	static  []ServerStatus     // disabled and invalid servers
+
+	life   context.Context // ends at Close or when Start's ctx is done
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	startOnce sync.Once
+	closeOnce sync.Once
+	closeErr  error
+
+	mu    sync.Mutex        // serialises rebuilds, guards known
+	known map[string]string // every exposed name ever served -> server
+	snap  atomic.Pointer[snapshot]
+}
+
+// NewRegistry returns a registry of the given servers; nothing is started
+// until [Registry.Start]. Disabled servers are listed with state "disabled".
+// A server whose configuration is invalid (see [ServerConfig.Validate]) or
+// whose name repeats an earlier one is listed with state "failed" and the
+// error, and never started. opts may be nil.
+func NewRegistry(servers []ServerConfig, opts *Options) *Registry {
+	o := opts.withDefaults()
+	r := &Registry{
+		opts:   o,
+		log:    o.Logger,
+		byName: make(map[string]*server),
+		known:  make(map[string]string),
+	}
+	r.life, r.cancel = context.WithCancel(context.Background())
+	r.snap.Store(&snapshot{tools: []Tool{}, index: map[string]int{}})
+	seen := make(map[string]bool)
+	for _, c := range servers {
+		st := ServerStatus{Name: c.Name, Transport: c.TransportType()}
+		switch err := c.Validate(); {
+		case err != nil:
+			st.State, st.Error = StateFailed, err.Error()
+		case seen[c.Name]:
+			st.State, st.Error = StateFailed, fmt.Sprintf("duplicate server name %q", c.Name)
+		case c.Disabled:
+			st.State = StateDisabled
+		default:
+			r.byName[c.Name] = newServer(r, c, o)
+		}
+		seen[c.Name] = true
+		if st.State == "" {
+			continue
+		}
+		if st.State == StateFailed {
+			r.log.Error("mcp server ignored", "server", c.Name, "error", st.Error)
+		}
+		r.static = append(r.static, st)
+	}
+	for _, s := range r.byName {
+		r.servers = append(r.servers, s)
+	}
+	slices.SortFunc(r.servers, func(a, b *server) int { return cmp.Compare(a.cfg.Name, b.cfg.Name) })
+	return r
+}
+
+// Start starts every enabled server in the background and returns at once:
+// a slow or broken server never blocks it. The servers run until ctx is
+// done or Close is called. Only the first call has an effect; Start after
+// Close starts nothing.
+func (r *Registry) Start(ctx context.Context) {
+	r.startOnce.Do(func() {
+		if r.life.Err() != nil {
+			return
+		}
+		context.AfterFunc(ctx, r.cancel)
+		for _, s := range r.servers {
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				s.run(r.life)
+			}()
+		}
+	})
+}
+
+// WaitReady returns nil when every enabled server has connected or failed
+// at least once (whatever its state now), ctx's error when ctx is done
+// first, and an error wrapping ErrClosed when the registry is closed. It
+// waits for servers only once Start has been called.
+func (r *Registry) WaitReady(ctx context.Context) error {
+	for _, s := range r.servers {
+		select {
+		case <-s.attempted:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for mcp servers: %w", ctx.Err())
+		case <-r.life.Done():
+		}
+		if r.life.Err() != nil {
+			return fmt.Errorf("waiting for mcp servers: %w", ErrClosed)
+		}
+	}
+	return nil
+}
+
+// Tools returns the tools of the connected servers, sorted by Name. The
+// slice is a cached snapshot shared by all callers until the tool set
+// changes: callers must not modify it or its elements. It is never nil.
+func (r *Registry) Tools() []Tool {
+	return r.snap.Load().tools
+}
+
+// Version increments whenever the tool set changes (a server came up or
+// went down with tools, or changed its list), so that callers can cache
+// what they derive from Tools.
+func (r *Registry) Version() uint64 {
+	return r.snap.Load().version
+}
+
+// Lookup returns the tool exposed under name, if a connected server
+// provides it.
+func (r *Registry) Lookup(name string) (Tool, bool) {
+	s := r.snap.Load()
+	i, ok := s.index[name]
+	if !ok {
+		return Tool{}, false
+	}
+	return s.tools[i], true
+}
+
+// Call calls the tool exposed under name with args, a JSON object (empty or
+// null means {}).
+//
+// A tool that reports a failure gives a *Result with IsError set, not an
+// error. Errors, each naming the tool: ErrUnknownTool for a name the
+// registry does not expose; ErrInvalidArguments when args is not a JSON
+// object; ErrServerNotConnected (with the server's state and last error)
+// when the server is down or restarting; *TimeoutError when the call
+// exceeded its timeout (which counts the wait for a free slot of the
+// server's concurrency bound); ctx's error when ctx ended first (the server
+// is told that the call was cancelled); ErrClosed at shutdown; otherwise
+// the protocol or transport error, wrapped.
+func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) (*Result, error) {
+	t, ok := r.Lookup(name)
+	if !ok {
+		r.mu.Lock()
+		srvName, known := r.known[name]
+		r.mu.Unlock()
+		if s := r.byName[srvName]; known && s != nil {
+			if sess, state, lastErr := s.current(); sess == nil {
+				return nil, s.unavailable(name, state, lastErr)
+			}
+		}
+		return nil, fmt.Errorf("calling tool %q: %w", name, ErrUnknownTool)
+	}
+	argv, err := callArguments(args)
+	if err != nil {
+		return nil, fmt.Errorf("calling tool %q: %w", name, err)
+	}
+	s := r.byName[t.Server]
+	return s.call(ctx, r.life, name, t.Original, argv)
+}
+
+// callArguments checks that args is a JSON object; empty and null become {}.
+func callArguments(args json.RawMessage) (json.RawMessage, error) {
+	a := bytes.TrimSpace(args)
+	if len(a) == 0 || string(a) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	if !json.Valid(a) {
+		return nil, fmt.Errorf("%w (got invalid JSON)", ErrInvalidArguments)
+	}
+	if a[0] != '{' {
+		return nil, fmt.Errorf("%w (got %s)", ErrInvalidArguments, jsonKind(a[0]))
+	}
+	return json.RawMessage(a), nil
+}
+
+// jsonKind names the kind of JSON value starting with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+// Servers returns the status of every configured server, sorted by name.
+func (r *Registry) Servers() []ServerStatus {
+	out := make([]ServerStatus, 0, len(r.servers)+len(r.static))
+	for _, s := range r.servers {
+		out = append(out, s.status())
+	}
+	out = append(out, r.static...)
+	slices.SortStableFunc(out, func(a, b ServerStatus) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Close stops every server: calls in flight are cancelled, then each
+// session is closed (for stdio servers: stdin closed, then SIGTERM, then
+// SIGKILL, each after TerminateTimeout), in parallel. It waits for that and
+// returns the errors of closing sessions, if any. Close is idempotent and
+// returns the same error every time.
+func (r *Registry) Close() error {
+	r.closeOnce.Do(func() {
+		r.cancel()
+		r.wg.Wait()
+		var errs []error
+		for _, s := range r.servers {
+			s.mu.Lock()
+			if s.closeErr != nil {
+				errs = append(errs, s.closeErr)
+			}
+			s.mu.Unlock()
+			if s.httpClient != nil {
+				s.httpClient.CloseIdleConnections()
+			}
+		}
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// emit calls OnEvent, if set.
+func (r *Registry) emit(e Event) {
+	if r.opts.OnEvent != nil {
+		r.opts.OnEvent(e)
+	}
+}
+
+// rebuild recomputes the tool snapshot from the servers' current tools and
+// publishes it, with a new version, when it differs from the current one.
+func (r *Registry) rebuild() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	type src struct {
+		server string
+		tool   serverTool
+	}
+	var (
+		entries []nameEntry
+		srcs    []src
+	)
+	for _, s := range r.servers {
+		prefix := s.cfg.ToolPrefix()
+		for _, t := range s.toolList() {
+			entries = append(entries, nameEntry{Server: s.cfg.Name, Prefix: prefix, Tool: t.Original})
+			srcs = append(srcs, src{server: s.cfg.Name, tool: t})
+		}
+	}
+	names := assignNames(entries)
+	tools := make([]Tool, 0, len(entries))
+	for i, n := range names {
+		if n == "" {
+			continue
+		}
+		t := srcs[i].tool
+		tools = append(tools, Tool{
+			Name:        n,
+			Server:      srcs[i].server,
+			Original:    t.Original,
+			Description: t.Description,
+			Title:       t.Title,
+			InputSchema: t.Schema,
+		})
+	}
+	slices.SortFunc(tools, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
+	old := r.snap.Load()
+	if slices.EqualFunc(old.tools, tools, equalTool) {
+		return
+	}
+	index := make(map[string]int, len(tools))
+	for i, t := range tools {
+		index[t.Name] = i
+		r.known[t.Name] = t.Server
+	}
+	r.snap.Store(&snapshot{tools: tools, index: index, version: old.version + 1})
+}
+
+func equalTool(a, b Tool) bool {
+	return a.Name == b.Name && a.Server == b.Server && a.Original == b.Original &&
+		a.Description == b.Description && a.Title == b.Title && bytes.Equal(a.InputSchema, b.InputSchema)
+}

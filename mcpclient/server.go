@@ -1,0 +1,466 @@
+package mcpclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Server states, as reported by [ServerStatus.State].
+const (
+	StateConnecting = "connecting"
+	StateReady      = "ready"
+	StateFailed     = "failed"
+	StateDisabled   = "disabled"
+)
+
+// ProtocolVersion is the MCP protocol revision the client asks for. It
+// supports sampling from inside tool calls; newer revisions are not used
+// until they are handled deliberately.
+const ProtocolVersion = "2025-11-25"
+
+// stableSession is how long a session must have been ready for the restart
+// backoff to start again from its minimum.
+const stableSession = 30 * time.Second
+
+// errCallTimedOut is the cancellation cause of a call's own timeout.
+var errCallTimedOut = errors.New("tool call timed out")
+
+// serverTool is one allowed tool of a connected server, with its schema
+// already normalised.
+type serverTool struct {
+	Original    string
+	Title       string
+	Description string
+	Schema      json.RawMessage
+}
+
+// server supervises the connection to one MCP server. Its state is guarded
+// by mu; the run loop is the only writer of session and tools.
+type server struct {
+	cfg        ServerConfig
+	opts       *Options
+	log        *slog.Logger
+	reg        *Registry
+	kind       string
+	timeout    time.Duration
+	sem        chan struct{}
+	httpClient *http.Client // remote transports only
+
+	attempted     chan struct{} // closed once the first attempt ended, or the server will never run
+	attemptedOnce sync.Once
+
+	mu        sync.Mutex
+	state     string
+	lastErr   string
+	restarts  int
+	session   *mcp.ClientSession
+	tools     []serverTool // nil unless ready
+	lastEvent string       // kind of the last event emitted
+	closeErr  error        // from closing the session at shutdown
+}
+
+func newServer(reg *Registry, cfg ServerConfig, opts *Options) *server {
+	s := &server{
+		cfg:       cfg,
+		opts:      opts,
+		log:       opts.Logger.With("server", cfg.Name),
+		reg:       reg,
+		kind:      cfg.TransportType(),
+		timeout:   cmpOr(cfg.Timeout, opts.CallTimeout),
+		sem:       make(chan struct{}, cmpOr(cfg.MaxConcurrency, opts.MaxConcurrency)),
+		attempted: make(chan struct{}),
+		state:     StateConnecting,
+	}
+	if s.kind == TransportHTTP || s.kind == TransportSSE {
+		s.httpClient = newHTTPClient(cfg.Headers)
+	}
+	return s
+}
+
+// cmpOr returns v, or def when v is zero or negative.
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// markAttempted records that the server connected or failed at least once.
+func (s *server) markAttempted() {
+	s.attemptedOnce.Do(func() { close(s.attempted) })
+}
+
+// status returns the server's current status.
+func (s *server) status() ServerStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ServerStatus{
+		Name:      s.cfg.Name,
+		State:     s.state,
+		Tools:     len(s.tools),
+		Error:     s.lastErr,
+		Restarts:  s.restarts,
+		Transport: s.kind,
+	}
+}
+
+// current returns the ready session, or nil with the state and last error.
+func (s *server) current() (*mcp.ClientSession, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.session, s.state, s.lastErr
+}
+
+// toolList returns the tools of the ready session (shared, not to be
+// modified), nil when the server is not ready.
+func (s *server) toolList() []serverTool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tools
+}
+
+// run connects, serves and reconnects with backoff until ctx is done.
+func (s *server) run(ctx context.Context) {
+	defer s.markAttempted()
+	bo := backoff{min: s.opts.MinBackoff, max: s.opts.MaxBackoff}
+	for first := true; ; first = false {
+		if !first {
+			s.mu.Lock()
+			s.state = StateConnecting
+			s.restarts++
+			s.mu.Unlock()
+		}
+		lived := s.serve(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		delay := bo.next(lived)
+		s.log.Info("mcp server: reconnecting after backoff", "delay", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// serve makes one connection attempt and, when it succeeds, serves the
+// session until it ends or ctx is done. It returns how long the session
+// was ready (0 when it never was).
+func (s *server) serve(ctx context.Context) time.Duration {
+	// connCtx lives as long as the session: transports that tie their
+	// streams to the context given to Connect (SSE) need that. The connect
+	// timeout cancels it only while the handshake is under way.
+	connCtx, cancelConn := context.WithCancel(ctx)
+	defer cancelConn()
+
+	a, err := newAttempt(connCtx, s.cfg, s.opts.TerminateTimeout, s.httpClient)
+	if err != nil {
+		s.failed(ctx, nil, err)
+		return 0
+	}
+	refresh := make(chan struct{}, 1)
+	client := mcp.NewClient(&mcp.Implementation{Name: s.opts.ClientName, Version: s.opts.ClientVersion}, &mcp.ClientOptions{
+		Logger:       s.log,
+		Capabilities: &mcp.ClientCapabilities{},
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			select {
+			case refresh <- struct{}{}:
+			default: // a refresh is already pending
+			}
+		},
+	})
+
+	timer := time.AfterFunc(s.opts.ConnectTimeout, cancelConn)
+	sess, err := client.Connect(connCtx, a.transport, &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
+	var tools []serverTool
+	if err == nil {
+		tools, err = listTools(connCtx, sess, s.cfg)
+		if err != nil {
+			err = errors.Join(err, closeSession(sess))
+		}
+	}
+	if !timer.Stop() && ctx.Err() == nil {
+		if err == nil {
+			_ = closeSession(sess)
+		}
+		err = fmt.Errorf("connecting: timed out after %s", s.opts.ConnectTimeout)
+	}
+	if err != nil {
+		s.failed(ctx, a, err)
+		return 0
+	}
+
+	readyAt := time.Now()
+	s.ready(sess, tools)
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			lived := time.Since(readyAt)
+			s.down(ctx, a, err, lived)
+			return lived
+		case <-ctx.Done():
+			err := closeSession(sess)
+			<-done
+			s.stopped(err)
+			return time.Since(readyAt)
+		case <-refresh:
+			s.refreshTools(connCtx, sess)
+		}
+	}
+}
+
+// closeSession closes sess; for a stdio server that closes its stdin, then
+// sends SIGTERM, then SIGKILL, waiting for the process in between.
+func closeSession(sess *mcp.ClientSession) error {
+	if err := sess.Close(); err != nil {
+		return fmt.Errorf("closing session: %w", err)
+	}
+	return nil
+}
+
+// listTools fetches every page of the server's tools and keeps the allowed
+// ones, in the server's order.
+func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) ([]serverTool, error) {
+	tools := []serverTool{}
+	seen := make(map[string]bool)
+	for t, err := range sess.Tools(ctx, nil) {
+		if err != nil {
+			return nil, fmt.Errorf("listing tools: %w", err)
+		}
+		if t == nil || t.Name == "" || seen[t.Name] || !cfg.ToolAllowed(t.Name) {
+			continue
+		}
+		seen[t.Name] = true
+		title := t.Title
+		if title == "" && t.Annotations != nil {
+			title = t.Annotations.Title
+		}
+		tools = append(tools, serverTool{
+			Original:    t.Name,
+			Title:       title,
+			Description: t.Description,
+			Schema:      NormalizeSchema(t.InputSchema),
+		})
+	}
+	return tools, nil
+}
+
+// ready publishes a new session and its tools.
+func (s *server) ready(sess *mcp.ClientSession, tools []serverTool) {
+	s.mu.Lock()
+	s.state = StateReady
+	s.lastErr = ""
+	s.session = sess
+	s.tools = tools
+	s.lastEvent = EventUp
+	s.mu.Unlock()
+	version := ""
+	if res := sess.InitializeResult(); res != nil {
+		version = res.ProtocolVersion
+	}
+	s.log.Info("mcp server ready", "transport", s.kind, "tools", len(tools), "protocol", version)
+	s.reg.rebuild()
+	s.markAttempted()
+	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
+}
+
+// refreshTools re-lists the tools after a list_changed notification. A
+// failure keeps the previous list: the session's end, if that is the cause,
+// is handled by serve.
+func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
+	lctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout)
+	defer cancel()
+	tools, err := listTools(lctx, sess, s.cfg)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("mcp server: refreshing tool list failed", "error", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	changed := !slices.EqualFunc(s.tools, tools, equalServerTool)
+	if changed {
+		s.tools = tools
+	}
+	s.mu.Unlock()
+	if !changed {
+		return
+	}
+	s.log.Info("mcp server: tool list changed", "tools", len(tools))
+	s.reg.rebuild()
+	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventToolsChanged, Tools: len(tools)})
+}
+
+func equalServerTool(a, b serverTool) bool {
+	return a.Original == b.Original && a.Title == b.Title && a.Description == b.Description && string(a.Schema) == string(b.Schema)
+}
+
+// failed records a failed connection attempt. a is nil when no transport
+// could be built.
+func (s *server) failed(ctx context.Context, a *attempt, err error) {
+	if ctx.Err() != nil {
+		return // shutting down: not a failure of the server
+	}
+	attrs := []any{"transport", s.kind, "error", err}
+	if a != nil {
+		if exit := a.exitInfo(); exit != "" {
+			attrs = append(attrs, "exit", exit)
+		}
+		if tail := a.stderrTail(); tail != "" {
+			attrs = append(attrs, "stderr", tail)
+		}
+	}
+	s.log.Warn("mcp server failed to connect", attrs...)
+	s.mu.Lock()
+	s.state = StateFailed
+	s.lastErr = err.Error()
+	emit := s.lastEvent != EventDown
+	s.lastEvent = EventDown
+	s.mu.Unlock()
+	s.markAttempted()
+	if emit {
+		s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: err.Error()})
+	}
+}
+
+// down records the end of a ready session that the server (or the
+// network) ended: its tools leave the registry and the crash is logged with
+// the tail of the server's stderr.
+func (s *server) down(ctx context.Context, a *attempt, waitErr error, lived time.Duration) {
+	if ctx.Err() != nil {
+		s.stopped(nil)
+		return
+	}
+	reason := "disconnected"
+	if exit := a.exitInfo(); exit != "" {
+		reason = "exited: " + exit
+	} else if waitErr != nil {
+		reason = "disconnected: " + waitErr.Error()
+	}
+	attrs := []any{"transport", s.kind, "uptime", lived.Round(time.Millisecond).String()}
+	if exit := a.exitInfo(); exit != "" {
+		attrs = append(attrs, "exit", exit)
+	}
+	if waitErr != nil {
+		attrs = append(attrs, "error", waitErr)
+	}
+	if tail := a.stderrTail(); tail != "" {
+		attrs = append(attrs, "stderr", tail)
+	}
+	if a.kind == TransportStdio {
+		s.log.Warn("mcp server exited", attrs...)
+	} else {
+		s.log.Warn("mcp server disconnected", attrs...)
+	}
+	s.mu.Lock()
+	s.state = StateConnecting
+	s.lastErr = reason
+	s.session = nil
+	s.tools = nil
+	s.lastEvent = EventDown
+	s.mu.Unlock()
+	s.reg.rebuild()
+	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: reason})
+}
+
+// stopped records the end of the session at shutdown.
+func (s *server) stopped(closeErr error) {
+	s.mu.Lock()
+	s.state = StateFailed
+	s.lastErr = "closed"
+	s.session = nil
+	s.tools = nil
+	if closeErr != nil {
+		s.closeErr = fmt.Errorf("mcp server %q: %w", s.cfg.Name, closeErr)
+	}
+	s.mu.Unlock()
+	s.reg.rebuild()
+}
+
+// call runs one tool call on the server. name is the exposed name, used in
+// errors the model reads; life is the registry's lifetime.
+func (s *server) call(ctx, life context.Context, name, original string, args json.RawMessage) (*Result, error) {
+	callCtx, cancel := context.WithTimeoutCause(ctx, s.timeout, errCallTimedOut)
+	defer cancel()
+	stop := context.AfterFunc(life, cancel)
+	defer stop()
+
+	if sess, state, lastErr := s.current(); sess == nil {
+		return nil, s.unavailable(name, state, lastErr)
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	case <-callCtx.Done():
+		return nil, s.callError(ctx, life, callCtx, name, original, callCtx.Err())
+	}
+	sess, state, lastErr := s.current()
+	if sess == nil {
+		return nil, s.unavailable(name, state, lastErr)
+	}
+	res, err := sess.CallTool(callCtx, &mcp.CallToolParams{Name: original, Arguments: args})
+	if err != nil {
+		return nil, s.callError(ctx, life, callCtx, name, original, err)
+	}
+	r := ResultText(res, s.opts.MaxResultBytes)
+	return &r, nil
+}
+
+// callError explains why a call failed: the caller's cancellation, the
+// call's own timeout, the registry's shutdown, or a protocol or transport
+// error.
+func (s *server) callError(ctx, life, callCtx context.Context, name, original string, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("calling tool %q on server %q: %w", original, s.cfg.Name, ctx.Err())
+	case errors.Is(context.Cause(callCtx), errCallTimedOut):
+		return &TimeoutError{Tool: name, Timeout: s.timeout}
+	case life.Err() != nil:
+		return fmt.Errorf("calling tool %q on server %q: %w", original, s.cfg.Name, ErrClosed)
+	default:
+		return fmt.Errorf("calling tool %q on server %q: %w", original, s.cfg.Name, err)
+	}
+}
+
+// unavailable is the error of a call to a server without a session.
+func (s *server) unavailable(name, state, lastErr string) error {
+	if lastErr == "" {
+		return fmt.Errorf("tool %q is unavailable: server %q is not connected (%s): %w", name, s.cfg.Name, state, ErrServerNotConnected)
+	}
+	return fmt.Errorf("tool %q is unavailable: server %q is not connected (%s: %s): %w", name, s.cfg.Name, state, lastErr, ErrServerNotConnected)
+}
+
+// backoff computes the delays between connection attempts: min after a
+// failure, doubling up to max on each further failure, and back to min
+// after a session that stayed up for stableSession.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+// next returns the delay before the next attempt, given how long the last
+// session was ready (0 when the attempt failed).
+func (b *backoff) next(lived time.Duration) time.Duration {
+	if lived >= stableSession {
+		b.cur = 0
+	}
+	if b.cur == 0 {
+		b.cur = b.min
+	} else {
+		b.cur = min(b.cur*2, b.max)
+	}
+	return b.cur
+}

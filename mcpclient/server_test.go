@@ -1,0 +1,141 @@
+package mcpclient_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
+)
+
+func TestStdioServer(t *testing.T) {
+	r, _ := start(t, nil, mcptest.StdioServer("proc"))
+	if res := call(t, r, "proc__echo", `{"text":"over stdio"}`); res.Text != "over stdio" {
+		t.Fatalf("echo = %+v", res)
+	}
+	st := status(t, r, "proc")
+	if st.State != mcpclient.StateReady || st.Transport != mcpclient.TransportStdio || st.Tools != len(mcptest.ToolNames()) {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestStdioCrashRestart(t *testing.T) {
+	logs := &logBuffer{}
+	r, ev := start(t, &mcpclient.Options{Logger: newLogger(logs)}, mcptest.StdioServer("crashy"))
+	pid := call(t, r, "crashy__pid", ``).Text
+
+	_, err := r.Call(context.Background(), "crashy__crash", nil)
+	if err == nil {
+		t.Fatal("a call that crashed the server returned no error")
+	}
+	mustContain(t, "crash error", err.Error(), `"crash"`, `"crashy"`)
+
+	down := ev.wait(t, "crashy", mcpclient.EventDown)
+	mustContain(t, "down event", down.Err, "exit status 3")
+	log := logs.String()
+	mustContain(t, "crash log", log, "mcp server exited", "server=crashy", `exit="exit status 3"`, mcptest.CrashMessage)
+
+	ev.wait(t, "crashy", mcpclient.EventUp)
+	if res := call(t, r, "crashy__echo", `{"text":"again"}`); res.Text != "again" {
+		t.Fatalf("echo after restart = %+v", res)
+	}
+	if newPid := call(t, r, "crashy__pid", ``).Text; newPid == pid {
+		t.Errorf("same pid %s after the restart", pid)
+	}
+	if st := status(t, r, "crashy"); st.Restarts != 1 || st.State != mcpclient.StateReady || st.Error != "" {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+func TestStdioCancellationReachesServer(t *testing.T) {
+	dir := t.TempDir()
+	r, _ := start(t, nil, mcptest.StdioServer("proc", mcptest.EnvMarkerDir+"="+dir))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Call(ctx, "proc__sleep", []byte(`{"ms":60000,"id":"c1"}`))
+		errc <- err
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer wcancel()
+	if err := mcptest.WaitMarker(wctx, dir, "started-c1"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if err := mcptest.WaitMarker(wctx, dir, "cancelled-c1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// processGone reports whether no process has the given pid any more.
+func processGone(t *testing.T, pid string) bool {
+	t.Helper()
+	n, err := strconv.Atoi(pid)
+	if err != nil {
+		t.Fatalf("pid %q: %v", pid, err)
+	}
+	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
+}
+
+// startStdio starts a registry of one stdio server without the test
+// cleanup's Close, and returns it with the server's pid.
+func startStdio(t *testing.T, opts *mcpclient.Options, env ...string) (*mcpclient.Registry, string) {
+	t.Helper()
+	r := mcpclient.NewRegistry([]mcpclient.ServerConfig{mcptest.StdioServer("proc", env...)}, opts)
+	r.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := call(t, r, "proc__pid", ``).Text
+	if processGone(t, pid) {
+		t.Fatalf("server process %s not running", pid)
+	}
+	return r, pid
+}
+
+func TestCloseEndsStdioServer(t *testing.T) {
+	r, pid := startStdio(t, nil)
+	begin := time.Now()
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if d := time.Since(begin); d > 4*time.Second {
+		t.Errorf("Close took %s: the server did not exit when its stdin closed", d)
+	}
+	if !processGone(t, pid) {
+		t.Fatalf("server process %s still running after Close", pid)
+	}
+}
+
+func TestCloseEscalatesToSignals(t *testing.T) {
+	tests := []struct {
+		hang    string
+		wantErr string
+	}{
+		{"1", "signal: terminated"},
+		{"ignore-sigterm", "signal: killed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.hang, func(t *testing.T) {
+			r, pid := startStdio(t, &mcpclient.Options{TerminateTimeout: 100 * time.Millisecond}, mcptest.EnvHangOnEOF+"="+tt.hang)
+			err := r.Close()
+			if err == nil {
+				t.Fatal("Close of a server that ignored its stdin returned no error")
+			}
+			mustContain(t, "Close error", err.Error(), `"proc"`, tt.wantErr)
+			if !processGone(t, pid) {
+				t.Fatalf("server process %s still running after Close", pid)
+			}
+		})
+	}
+}

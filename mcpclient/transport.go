@@ -1,0 +1,192 @@
+package mcpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// stderrTailBytes is how much of a stdio server's stderr is kept for crash
+// logs.
+const stderrTailBytes = 4 << 10
+
+// waitDelay bounds how long closing a stdio session waits for the server's
+// stderr to be drained after the process exited (a grandchild may hold it
+// open).
+const waitDelay = 2 * time.Second
+
+// attempt is one connection attempt's transport, with what is needed to
+// explain its end.
+type attempt struct {
+	transport mcp.Transport
+	cmd       *exec.Cmd   // stdio only
+	stderr    *ringBuffer // stdio only
+	kind      string      // TransportType
+}
+
+// exitInfo describes how a stdio server's process ended ("exit status 3",
+// "signal: killed"), or "" when unknown or not a process.
+func (a *attempt) exitInfo() string {
+	if a.cmd == nil || a.cmd.ProcessState == nil {
+		return ""
+	}
+	return a.cmd.ProcessState.String()
+}
+
+// stderrTail returns the last few KiB of a stdio server's stderr.
+func (a *attempt) stderrTail() string {
+	if a.stderr == nil {
+		return ""
+	}
+	return a.stderr.String()
+}
+
+// newAttempt builds the transport for one connection attempt. ctx is the
+// lifetime of the session to be (it is passed to ServerConfig.Transport).
+// terminate is how long closing a stdio session waits for the process to
+// exit after stdin is closed, before SIGTERM and then SIGKILL. httpClient is
+// used by remote transports.
+func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, httpClient *http.Client) (*attempt, error) {
+	kind := c.TransportType()
+	switch kind {
+	case TransportCustom:
+		t, err := c.Transport(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("creating transport: %w", err)
+		}
+		if t == nil {
+			return nil, errors.New("creating transport: nil transport")
+		}
+		return &attempt{transport: t, kind: kind}, nil
+	case TransportStdio:
+		cmd := exec.Command(c.Command, c.Args...)
+		cmd.Env = commandEnv(os.Environ(), c.Env)
+		cmd.Dir = c.Cwd
+		ring := newRingBuffer(stderrTailBytes)
+		cmd.Stderr = ring
+		cmd.WaitDelay = waitDelay
+		return &attempt{
+			transport: &mcp.CommandTransport{Command: cmd, TerminateDuration: terminate},
+			cmd:       cmd,
+			stderr:    ring,
+			kind:      kind,
+		}, nil
+	case TransportHTTP:
+		return &attempt{
+			transport: &mcp.StreamableClientTransport{Endpoint: c.URL, HTTPClient: httpClient},
+			kind:      kind,
+		}, nil
+	case TransportSSE:
+		return &attempt{
+			transport: &mcp.SSEClientTransport{Endpoint: c.URL, HTTPClient: httpClient},
+			kind:      kind,
+		}, nil
+	case TransportWS:
+		return nil, errors.New("websocket transport is not supported yet")
+	default:
+		return nil, fmt.Errorf("unknown transport type %q", c.Type)
+	}
+}
+
+// commandEnv returns base followed by extra as KEY=VALUE, in key order, so
+// that extra wins over base (exec keeps the last value of a duplicate key).
+func commandEnv(base []string, extra map[string]string) []string {
+	env := slices.Clip(base)
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		env = append(env, k+"="+extra[k])
+	}
+	return env
+}
+
+// newHTTPClient returns a client for a remote MCP server: it sends headers
+// with every request, dials with a timeout and has no overall timeout,
+// since event streams live long.
+func newHTTPClient(headers map[string]string) *http.Client {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	var rt http.RoundTripper = base
+	if len(headers) > 0 {
+		rt = &headerRoundTripper{base: base, headers: maps.Clone(headers)}
+	}
+	return &http.Client{Transport: rt}
+}
+
+// headerRoundTripper adds configured headers to every request. It is safe
+// for concurrent use.
+type headerRoundTripper struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+// RoundTrip implements http.RoundTripper. It does not modify req: the
+// headers go on a clone.
+func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	for k, v := range t.headers {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			r.Host = v
+			continue
+		}
+		r.Header.Set(k, v)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// ringBuffer is an io.Writer keeping the last size bytes written. It is
+// safe for concurrent use.
+type ringBuffer struct {
+	mu    sync.Mutex
+	buf   []byte
+	size  int
+	total int64
+}
+
+func newRingBuffer(size int) *ringBuffer {
+	return &ringBuffer{size: size, buf: make([]byte, 0, size)}
+}
+
+// Write implements io.Writer; it never fails.
+func (b *ringBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(p)
+	b.total += int64(n)
+	if n >= b.size {
+		b.buf = append(b.buf[:0], p[n-b.size:]...)
+		return n, nil
+	}
+	if over := len(b.buf) + n - b.size; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
+}
+
+// String returns the kept bytes. When earlier output was dropped, the text
+// starts at the first complete line (or at least at a UTF-8 boundary).
+func (b *ringBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf
+	if b.total > int64(len(s)) {
+		if i := slices.Index(s, '\n'); i >= 0 && i < len(s)-1 {
+			s = s[i+1:]
+		} else {
+			for len(s) > 0 && !utf8.RuneStart(s[0]) {
+				s = s[1:]
+			}
+		}
+	}
+	return string(s)
+}

@@ -1,0 +1,105 @@
+package mcpclient
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRingBuffer(t *testing.T) {
+	tests := []struct {
+		name   string
+		size   int
+		writes []string
+		want   string
+	}{
+		{"empty", 8, nil, ""},
+		{"fits", 8, []string{"ab", "cd"}, "abcd"},
+		{"exactly full", 4, []string{"ab", "cd"}, "abcd"},
+		{"overflow starts at a complete line", 10, []string{"line1\n", "line2\n", "line3\n"}, "line3\n"},
+		{"one big write keeps its tail", 6, []string{"0123456789\nabcd"}, "abcd"},
+		{"no newline: starts at a rune boundary", 4, []string{"xxé€"}, "€"},
+		{"newline as last byte is kept", 4, []string{"abcde\n"}, "cde\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newRingBuffer(tt.size)
+			for _, w := range tt.writes {
+				n, err := b.Write([]byte(w))
+				if n != len(w) || err != nil {
+					t.Fatalf("Write(%q) = %d, %v", w, n, err)
+				}
+			}
+			if got := b.String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+			if len(b.buf) > tt.size {
+				t.Errorf("kept %d bytes, more than %d", len(b.buf), tt.size)
+			}
+		})
+	}
+}
+
+func TestCommandEnv(t *testing.T) {
+	base := []string{"PATH=/bin", "HOME=/root"}
+	got := commandEnv(base, map[string]string{"Z": "1", "HOME": "/tmp", "A": "x=y"})
+	want := []string{"PATH=/bin", "HOME=/root", "A=x=y", "HOME=/tmp", "Z=1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("commandEnv = %q, want %q", got, want)
+	}
+	if !slices.Equal(base, []string{"PATH=/bin", "HOME=/root"}) {
+		t.Fatalf("commandEnv modified its base: %q", base)
+	}
+}
+
+func TestHeaderRoundTripper(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer srv.Close()
+
+	client := newHTTPClient(map[string]string{"Authorization": "Bearer k", "x-custom": "v"})
+	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := <-got
+	if h.Get("Authorization") != "Bearer k" || h.Get("X-Custom") != "v" || h.Get("Accept") != "text/event-stream" {
+		t.Fatalf("server saw headers %v", h)
+	}
+	if req.Header.Get("Authorization") != "" {
+		t.Fatalf("the caller's request was modified: %v", req.Header)
+	}
+}
+
+func TestNewAttempt(t *testing.T) {
+	ctx := context.Background()
+	if _, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp"}, 0, nil); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("ws: err = %v, want not supported yet", err)
+	}
+	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.cmd == nil || a.cmd.Dir != "/tmp" || !slices.Contains(a.cmd.Env, "K=V") || a.stderr == nil {
+		t.Errorf("stdio attempt not configured: %+v", a.cmd)
+	}
+	if a.exitInfo() != "" {
+		t.Errorf("exitInfo before start = %q", a.exitInfo())
+	}
+	for _, u := range []string{"http://x/mcp", "http://x/sse"} {
+		if a, err := newAttempt(ctx, ServerConfig{Name: "r", URL: u}, 0, http.DefaultClient); err != nil || a.transport == nil {
+			t.Errorf("%s: newAttempt = %v, %v", u, a, err)
+		}
+	}
+}
