@@ -1,0 +1,78 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// chat answers POST /v1/chat/completions.
+func (s *Server) chat(c echo.Context) error {
+	req := c.Request()
+	data, err := readBody(req)
+	if err != nil {
+		return err
+	}
+	cr, err := parseChatRequest(data)
+	if err != nil {
+		return err
+	}
+
+	ts := s.tools.get()
+	r := &run{
+		s:        s,
+		req:      cr,
+		ts:       ts,
+		tools:    mergeTools(cr.clientTools, cr.clientToolNames, ts),
+		messages: cr.messages,
+	}
+	if msgs := s.pending.splice(stripDetails(cr.messages)); !sameSlice(msgs, cr.messages) {
+		r.messages, r.grown = msgs, true
+	}
+
+	id, created := "chatcmpl-"+rand.Text(), time.Now().Unix()
+	var col *collector
+	if cr.stream {
+		r.out = newSSEWriter(c.Response(), id, created, cr.model, cr.includeUsage)
+	} else {
+		col = &collector{id: id, created: created, model: cr.model}
+		r.out = col
+	}
+
+	ctx := req.Context()
+	err = r.loop(ctx)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// The client went away; there is no one to tell.
+			s.log.Debug("client went away", "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			return nil
+		}
+		ae := toAPIError(err, s.opts.Secrets)
+		var bad *errBadUpstream
+		if errors.As(err, &bad) {
+			ae = &apiError{Status: http.StatusBadGateway, Type: "upstream_error", Code: "bad_upstream_response",
+				Message: redact(bad.msg, s.opts.Secrets)}
+		}
+		s.log.Warn("chat request failed", "err", ae.Message, "status", ae.Status, "started", r.out.started())
+		if r.out.started() {
+			// After the first byte the status is sent; all that is left is
+			// an error event and the end of the stream.
+			_ = r.out.fail(ae)
+			return nil
+		}
+		return ae
+	}
+	if col != nil {
+		return c.JSONBlob(http.StatusOK, col.completion(r.records))
+	}
+	return nil
+}
+
+// sameSlice reports whether a and b are the same slice.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}

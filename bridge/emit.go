@@ -1,0 +1,326 @@
+package bridge
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
+)
+
+// emitter receives what the tool loop produces for the client, in order.
+// Exactly one goroutine (the request's) calls it. Methods return an error
+// only when the client can no longer be written to.
+type emitter interface {
+	// setModel records the model name shown in the answer; it is used
+	// from the next write on.
+	setModel(model string)
+	// content adds answer text.
+	content(s string) error
+	// reasoning adds reasoning text under the delta field it arrived in
+	// (reasoning_content, reasoning or thinking).
+	reasoning(field, s string) error
+	// refusal adds refusal text.
+	refusal(s string) error
+	// status shows tool activity (display mode "status").
+	status(desc string, done bool) error
+	// keepalive tells the client the answer is still coming.
+	keepalive() error
+	// finish ends the answer. calls are client tool calls returned to the
+	// client, usage the sum over every round.
+	finish(reason string, calls []llm.ToolCall, usage llm.Usage) error
+	// fail ends the answer with an error.
+	fail(e *apiError) error
+	// started reports whether any byte has reached the client, after which
+	// an HTTP status can no longer be chosen.
+	started() bool
+}
+
+// outChunk is one chat.completion.chunk as the bridge writes it. Every field
+// the OpenAI SDKs require is always present: choices is [] rather than
+// absent on usage and status chunks.
+type outChunk struct {
+	ID      string      `json:"id"`
+	Object  string      `json:"object"`
+	Created int64       `json:"created"`
+	Model   string      `json:"model"`
+	Choices []outChoice `json:"choices"`
+	Usage   *llm.Usage  `json:"usage,omitempty"`
+	// Event is an Open WebUI status event; other clients ignore it.
+	Event *statusEvent `json:"event,omitempty"`
+}
+
+type outChoice struct {
+	Index int      `json:"index"`
+	Delta outDelta `json:"delta"`
+	// FinishReason is null on every chunk but the last choice chunk.
+	FinishReason *string `json:"finish_reason"`
+}
+
+// outDelta uses omitempty throughout so that a finish chunk carries a truly
+// empty delta {}.
+type outDelta struct {
+	Role             string            `json:"role,omitempty"`
+	Content          string            `json:"content,omitempty"`
+	ReasoningContent string            `json:"reasoning_content,omitempty"`
+	Reasoning        string            `json:"reasoning,omitempty"`
+	Thinking         string            `json:"thinking,omitempty"`
+	Refusal          string            `json:"refusal,omitempty"`
+	ToolCalls        []openai.ToolCall `json:"tool_calls,omitempty"`
+}
+
+type statusEvent struct {
+	Type string     `json:"type"`
+	Data statusData `json:"data"`
+}
+
+type statusData struct {
+	Description string `json:"description"`
+	Done        bool   `json:"done"`
+}
+
+// clientToolCalls converts accumulated calls into the wire form returned to
+// the client, indexed from 0.
+func clientToolCalls(calls []llm.ToolCall) []openai.ToolCall {
+	out := make([]openai.ToolCall, len(calls))
+	for i, c := range calls {
+		idx := i
+		out[i] = openai.ToolCall{Index: &idx, ID: c.ID, Type: openai.ToolTypeFunction,
+			Function: openai.FunctionCall{Name: c.Name, Arguments: c.Arguments}}
+	}
+	return out
+}
+
+// sseWriter writes the answer as server-sent events, one chunk per event,
+// flushing after each.
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	id      string
+	created int64
+	model   string
+	usage   bool // the client asked for a usage chunk
+
+	wrote    bool // headers and at least one byte sent
+	roleSent bool
+	lastSend time.Time
+	buf      []byte
+}
+
+func newSSEWriter(w http.ResponseWriter, id string, created int64, model string, includeUsage bool) *sseWriter {
+	return &sseWriter{w: w, rc: http.NewResponseController(w), id: id, created: created, model: model, usage: includeUsage, lastSend: time.Now()}
+}
+
+func (s *sseWriter) setModel(m string) {
+	if m != "" {
+		s.model = m
+	}
+}
+
+func (s *sseWriter) started() bool { return s.wrote }
+
+func (s *sseWriter) start() {
+	if s.wrote {
+		return
+	}
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	s.w.WriteHeader(http.StatusOK)
+	s.wrote = true
+}
+
+// raw writes b (one whole event) and flushes.
+func (s *sseWriter) raw(b []byte) error {
+	s.start()
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	s.lastSend = time.Now()
+	return s.rc.Flush()
+}
+
+func (s *sseWriter) chunk(c *outChunk) error {
+	c.ID, c.Object, c.Created, c.Model = s.id, "chat.completion.chunk", s.created, s.model
+	if len(c.Choices) > 0 && !s.roleSent {
+		c.Choices[0].Delta.Role = "assistant"
+		s.roleSent = true
+	}
+	if c.Choices == nil {
+		c.Choices = []outChoice{}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	s.buf = append(s.buf[:0], "data: "...)
+	s.buf = append(s.buf, b...)
+	s.buf = append(s.buf, '\n', '\n')
+	return s.raw(s.buf)
+}
+
+func (s *sseWriter) delta(d outDelta) error {
+	return s.chunk(&outChunk{Choices: []outChoice{{Delta: d}}})
+}
+
+func (s *sseWriter) content(t string) error { return s.delta(outDelta{Content: t}) }
+func (s *sseWriter) refusal(t string) error { return s.delta(outDelta{Refusal: t}) }
+func (s *sseWriter) reasoning(field, t string) error {
+	return s.delta(reasoningDelta(field, t))
+}
+
+func reasoningDelta(field, t string) outDelta {
+	switch field {
+	case "reasoning":
+		return outDelta{Reasoning: t}
+	case "thinking":
+		return outDelta{Thinking: t}
+	default:
+		return outDelta{ReasoningContent: t}
+	}
+}
+
+func (s *sseWriter) status(desc string, done bool) error {
+	return s.chunk(&outChunk{Event: &statusEvent{Type: "status", Data: statusData{Description: desc, Done: done}}})
+}
+
+func (s *sseWriter) keepalive() error { return s.raw([]byte(": keepalive\n\n")) }
+
+func (s *sseWriter) finish(reason string, calls []llm.ToolCall, usage llm.Usage) error {
+	d := outDelta{}
+	if len(calls) > 0 {
+		d.ToolCalls = clientToolCalls(calls)
+	}
+	if err := s.chunk(&outChunk{Choices: []outChoice{{Delta: d, FinishReason: &reason}}}); err != nil {
+		return err
+	}
+	if s.usage {
+		if err := s.chunk(&outChunk{Usage: &usage}); err != nil {
+			return err
+		}
+	}
+	return s.raw([]byte("data: [DONE]\n\n"))
+}
+
+// fail sends an error event and ends the stream; no [DONE] follows, so
+// that clients do not take a cut-off answer for a whole one.
+func (s *sseWriter) fail(e *apiError) error {
+	b := append([]byte("data: "), e.body()...)
+	return s.raw(append(b, '\n', '\n'))
+}
+
+// collector gathers the answer for a non-streaming response.
+type collector struct {
+	id      string
+	created int64
+	model   string
+
+	text     strings.Builder
+	thoughts map[string]*strings.Builder
+	refusalT strings.Builder
+	reason   string
+	calls    []llm.ToolCall
+	usage    llm.Usage
+	done     bool
+}
+
+func (c *collector) setModel(m string) {
+	if m != "" {
+		c.model = m
+	}
+}
+func (c *collector) started() bool          { return false }
+func (c *collector) content(s string) error { c.text.WriteString(s); return nil }
+func (c *collector) refusal(s string) error { c.refusalT.WriteString(s); return nil }
+func (c *collector) reasoning(field, s string) error {
+	if c.thoughts == nil {
+		c.thoughts = map[string]*strings.Builder{}
+	}
+	b := c.thoughts[field]
+	if b == nil {
+		b = &strings.Builder{}
+		c.thoughts[field] = b
+	}
+	b.WriteString(s)
+	return nil
+}
+func (c *collector) status(string, bool) error { return nil }
+func (c *collector) keepalive() error          { return nil }
+func (c *collector) fail(*apiError) error      { return nil }
+func (c *collector) finish(reason string, calls []llm.ToolCall, usage llm.Usage) error {
+	c.reason, c.calls, c.usage, c.done = reason, calls, usage, true
+	return nil
+}
+
+// toolRecord is one executed bridge tool call, reported in the
+// non-streaming answer's mcp_tool_calls.
+type toolRecord struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Server     string          `json:"server,omitempty"`
+	Arguments  json.RawMessage `json:"arguments"`
+	IsError    bool            `json:"is_error"`
+	DurationMS int64           `json:"duration_ms"`
+}
+
+// completion encodes the non-streaming answer.
+func (c *collector) completion(records []toolRecord) []byte {
+	type message struct {
+		Role             string            `json:"role"`
+		Content          *string           `json:"content"`
+		ReasoningContent string            `json:"reasoning_content,omitempty"`
+		Reasoning        string            `json:"reasoning,omitempty"`
+		Thinking         string            `json:"thinking,omitempty"`
+		Refusal          *string           `json:"refusal"`
+		ToolCalls        []openai.ToolCall `json:"tool_calls,omitempty"`
+	}
+	type choice struct {
+		Index        int     `json:"index"`
+		Message      message `json:"message"`
+		FinishReason string  `json:"finish_reason"`
+		Logprobs     any     `json:"logprobs"`
+	}
+	m := message{Role: "assistant"}
+	if c.text.Len() > 0 || len(c.calls) == 0 {
+		t := c.text.String()
+		m.Content = &t
+	}
+	if c.refusalT.Len() > 0 {
+		r := c.refusalT.String()
+		m.Refusal = &r
+	}
+	for field, b := range c.thoughts {
+		switch field {
+		case "reasoning":
+			m.Reasoning = b.String()
+		case "thinking":
+			m.Thinking = b.String()
+		default:
+			m.ReasoningContent = b.String()
+		}
+	}
+	if len(c.calls) > 0 {
+		m.ToolCalls = clientToolCalls(c.calls)
+		for i := range m.ToolCalls {
+			m.ToolCalls[i].Index = nil
+		}
+	}
+	if records == nil {
+		records = []toolRecord{}
+	}
+	b, _ := json.Marshal(struct {
+		ID           string       `json:"id"`
+		Object       string       `json:"object"`
+		Created      int64        `json:"created"`
+		Model        string       `json:"model"`
+		Choices      []choice     `json:"choices"`
+		Usage        llm.Usage    `json:"usage"`
+		MCPToolCalls []toolRecord `json:"mcp_tool_calls"`
+	}{c.id, "chat.completion", c.created, c.model, []choice{{Message: m, FinishReason: c.reason}}, c.usage, records})
+	return b
+}

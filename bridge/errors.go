@@ -1,0 +1,104 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
+)
+
+// apiError is an error in the OpenAI error shape, with the HTTP status it
+// is answered with before the first byte of a response.
+type apiError struct {
+	Status  int    `json:"-"`
+	Message string `json:"message"`
+	Type    string `json:"type"`
+	Param   any    `json:"param"`
+	Code    any    `json:"code"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// body is the JSON sent to clients: {"error":{...}}.
+func (e *apiError) body() []byte {
+	b, _ := json.Marshal(struct {
+		Error *apiError `json:"error"`
+	}{e})
+	return b
+}
+
+// invalidRequest is a 400 naming the offending request member (param may be "").
+func invalidRequest(param, msg string) *apiError {
+	e := &apiError{Status: http.StatusBadRequest, Message: msg, Type: "invalid_request_error"}
+	if param != "" {
+		e.Param = param
+	}
+	return e
+}
+
+// upstreamStatus maps an upstream HTTP status to the one the bridge answers
+// with: client-side statuses pass through (the client can act on them),
+// server-side ones become 502 because the fault is past the bridge.
+var upstreamStatus = map[int]int{
+	http.StatusBadRequest:            http.StatusBadRequest,
+	http.StatusUnauthorized:          http.StatusUnauthorized,
+	http.StatusForbidden:             http.StatusForbidden,
+	http.StatusNotFound:              http.StatusNotFound,
+	http.StatusRequestEntityTooLarge: http.StatusRequestEntityTooLarge,
+	http.StatusUnprocessableEntity:   http.StatusUnprocessableEntity,
+	http.StatusTooManyRequests:       http.StatusTooManyRequests,
+	http.StatusGatewayTimeout:        http.StatusGatewayTimeout,
+}
+
+// toAPIError converts any failure of a request into the error sent to the
+// client. It is the one place where errors are inspected. secrets are
+// removed from every message.
+func toAPIError(err error, secrets []string) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ue *llm.Error
+	if errors.As(err, &ue) {
+		if ue.StatusCode == 0 {
+			if errors.Is(ue.Err, context.DeadlineExceeded) {
+				return &apiError{Status: http.StatusGatewayTimeout, Type: "upstream_error", Code: "upstream_timeout",
+					Message: redact("upstream did not answer in time: "+ue.Message, secrets)}
+			}
+			return &apiError{Status: http.StatusBadGateway, Type: "upstream_error", Code: "upstream_unreachable",
+				Message: redact("upstream unreachable: "+ue.Message, secrets)}
+		}
+		status, ok := upstreamStatus[ue.StatusCode]
+		if !ok {
+			status = http.StatusBadGateway
+		}
+		typ := ue.Type
+		if typ == "" {
+			typ = "upstream_error"
+		}
+		var code any = ue.Code
+		if ue.Code == "" {
+			code = nil
+		}
+		return &apiError{Status: status, Type: typ, Code: code,
+			Message: redact(fmt.Sprintf("upstream returned %d: %s", ue.StatusCode, ue.Message), secrets)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &apiError{Status: http.StatusGatewayTimeout, Type: "timeout_error", Message: "request timed out"}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: redact(err.Error(), secrets)}
+}
+
+// redact replaces every secret in s.
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package bridge
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/r3labs/sse/v2"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// activityStream is the one stream of the activity feed.
+const activityStream = "activity"
+
+// events is the /v1/events activity feed: tool calls started and finished,
+// servers up and down, tool lists changed. Nothing is replayed to late
+// subscribers, and arguments and results are not published (they may hold
+// user data); only names, servers, outcomes and durations. It is safe for
+// concurrent use.
+type events struct {
+	srv *sse.Server
+	log *slog.Logger
+}
+
+func newEvents(log *slog.Logger) *events {
+	srv := sse.New()
+	srv.AutoReplay = false
+	srv.AutoStream = false
+	srv.EncodeBase64 = false
+	srv.CreateStream(activityStream)
+	return &events{srv: srv, log: log}
+}
+
+// activity is one published event.
+type activity struct {
+	Type       string `json:"type"`
+	Time       string `json:"time"`
+	Tool       string `json:"tool,omitempty"`
+	Server     string `json:"server,omitempty"`
+	CallID     string `json:"call_id,omitempty"`
+	IsError    *bool  `json:"is_error,omitempty"`
+	DurationMS *int64 `json:"duration_ms,omitempty"`
+	Tools      *int   `json:"tools,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+func (e *events) publish(a activity) {
+	a.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	b, err := json.Marshal(a)
+	if err != nil {
+		return
+	}
+	e.srv.TryPublish(activityStream, &sse.Event{Event: []byte(a.Type), Data: b})
+}
+
+func (e *events) toolStarted(c llm.ToolCall, server string) {
+	e.publish(activity{Type: "tool_call_started", Tool: c.Name, Server: server, CallID: c.ID})
+}
+
+func (e *events) toolFinished(o toolOutcome) {
+	isErr, ms := o.isError, o.dur.Milliseconds()
+	e.publish(activity{Type: "tool_call_finished", Tool: o.call.Name, Server: o.server, CallID: o.call.ID, IsError: &isErr, DurationMS: &ms})
+}
+
+// server publishes a registry event.
+func (e *events) server(ev mcpclient.Event) {
+	a := activity{Server: ev.Server, Error: ev.Err}
+	switch ev.Kind {
+	case "up":
+		a.Type = "server_up"
+	case "down":
+		a.Type = "server_down"
+	case "tools_changed":
+		a.Type = "tools_changed"
+	default:
+		a.Type = "server_" + ev.Kind
+	}
+	n := ev.Tools
+	a.Tools = &n
+	e.publish(a)
+}
+
+// serve streams the feed to one subscriber until it leaves.
+func (e *events) serve(c echo.Context) error {
+	r := c.Request()
+	q := r.URL.Query()
+	q.Set("stream", activityStream)
+	r.URL.RawQuery = q.Encode()
+	c.Response().Header().Set("X-Accel-Buffering", "no")
+	e.srv.ServeHTTP(c.Response(), r)
+	return nil
+}
+
+func (e *events) close() { e.srv.Close() }

@@ -1,0 +1,162 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// toolOutcome is the result of one bridge tool call, as the model will read it.
+type toolOutcome struct {
+	call    llm.ToolCall
+	server  string
+	text    string
+	isError bool
+	dur     time.Duration
+}
+
+// execute runs calls concurrently (at most MaxParallel at a time) and
+// returns one outcome per call, in the calls' order. It shows progress as
+// the display mode says and keeps the stream alive while tools run. It
+// returns an error only when the client can no longer be written to or the
+// request ended.
+func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome, error) {
+	outcomes := make([]toolOutcome, len(calls))
+	finished := make(chan int, len(calls))
+	slots := make(chan struct{}, r.s.opts.MaxParallel)
+	for i := range calls {
+		go func() {
+			select {
+			case slots <- struct{}{}:
+				outcomes[i] = r.callTool(ctx, calls[i])
+				<-slots
+			case <-ctx.Done():
+				outcomes[i] = toolOutcome{call: calls[i], isError: true, text: "Error: the request ended before the tool ran."}
+			}
+			finished <- i
+		}()
+	}
+
+	display := r.s.opts.Display
+	if display == DisplayStatus {
+		if err := r.out.status(runningDescription(calls), false); err != nil {
+			return nil, drain(finished, len(calls), err)
+		}
+	}
+	keep := r.keepaliveTicker()
+	defer keep.Stop()
+	for n := 0; n < len(calls); {
+		select {
+		case <-finished:
+			n++
+		case <-keep.C:
+			if err := r.keepaliveIfIdle(); err != nil {
+				return nil, drain(finished, len(calls)-n, err)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	for _, o := range outcomes {
+		r.s.events.toolFinished(o)
+		r.records = append(r.records, toolRecord{ID: o.call.ID, Name: o.call.Name, Server: o.server,
+			Arguments: argumentsForRecord(o.call.Arguments), IsError: o.isError, DurationMS: o.dur.Milliseconds()})
+	}
+	switch display {
+	case DisplayStatus:
+		if err := r.out.status(doneDescription(outcomes), true); err != nil {
+			return nil, err
+		}
+	case DisplayDetails:
+		var b strings.Builder
+		for _, o := range outcomes {
+			b.WriteString(detailsBlock(o))
+		}
+		if err := r.text(r.roundSeparator() + b.String()); err != nil {
+			return nil, err
+		}
+	}
+	return outcomes, nil
+}
+
+// drain waits for n more finished calls so that no goroutine outlives the
+// request, then returns err.
+func drain(finished <-chan int, n int, err error) error {
+	for ; n > 0; n-- {
+		<-finished
+	}
+	return err
+}
+
+// callTool runs one call and turns whatever happens into text for the model.
+func (r *run) callTool(ctx context.Context, c llm.ToolCall) toolOutcome {
+	o := toolOutcome{call: c}
+	tool, ok := r.ts.lookup(c.Name)
+	if !ok {
+		o.isError = true
+		o.text = fmt.Sprintf("Error: there is no tool named %q. Use one of the tools you were given, with its exact name.", c.Name)
+		return o
+	}
+	o.server = tool.Server
+	args := bytes.TrimSpace([]byte(c.Arguments))
+	if len(args) == 0 {
+		args = []byte("{}")
+	}
+	if !json.Valid(args) {
+		o.isError = true
+		o.text = fmt.Sprintf("Error: the arguments for %s are not valid JSON (%s). Call the tool again with a JSON object as arguments.", c.Name, snippet(args))
+		return o
+	}
+	if args[0] != '{' {
+		o.isError = true
+		o.text = fmt.Sprintf("Error: the arguments for %s must be a JSON object, got %s. Call the tool again with a JSON object.", c.Name, jsonKind(args))
+		return o
+	}
+	r.s.events.toolStarted(c, tool.Server)
+	start := time.Now()
+	res, err := r.s.opts.Tools.Call(ctx, c.Name, args)
+	o.dur = time.Since(start)
+	switch {
+	case err != nil:
+		o.isError = true
+		msg := err.Error()
+		if errors.Is(err, mcpclient.ErrUnknownTool) {
+			msg = fmt.Sprintf("there is no tool named %q any more; its server may have gone away", c.Name)
+		}
+		o.text = "Error: " + redact(msg, r.s.opts.Secrets)
+		if ctx.Err() == nil {
+			r.s.log.Warn("tool call failed", "tool", c.Name, "server", tool.Server, "err", redact(err.Error(), r.s.opts.Secrets))
+		}
+	case res.IsError:
+		o.isError = true
+		o.text = res.Text
+		if !strings.HasPrefix(strings.ToLower(o.text), "error") {
+			o.text = "Error: " + o.text
+		}
+	default:
+		o.text = res.Text
+	}
+	return o
+}
+
+// argumentsForRecord keeps valid JSON arguments as they are and wraps
+// anything else as a JSON string.
+func argumentsForRecord(args string) json.RawMessage {
+	a := bytes.TrimSpace([]byte(args))
+	if len(a) == 0 {
+		return json.RawMessage("{}")
+	}
+	if json.Valid(a) {
+		return a
+	}
+	b, _ := json.Marshal(args)
+	return b
+}

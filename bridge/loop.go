@@ -1,0 +1,240 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
+)
+
+// The tool loop.
+//
+// A chat request is answered in rounds. Each round sends the conversation
+// so far upstream and reads the answer, forwarding content and reasoning to
+// the client as it arrives and accumulating tool calls. Then:
+//
+//   - no tool calls: the round's finish reason ends the answer;
+//   - only bridge calls (tools of the registry, or names nobody knows): they
+//     run concurrently, the assistant message and one tool message per call
+//     are appended to the conversation, and the next round starts;
+//   - only client calls: they are returned to the client with finish reason
+//     "tool_calls", as an upstream would;
+//   - both: the bridge's run, the client's are returned, and the bridge's
+//     half of the turn is remembered under the client's call ids so that the
+//     client's follow-up request gets it spliced back in (see pending.go).
+//
+// The loop ends after maxRounds upstream rounds or at the deadline, with an
+// explanation in the answer rather than a hang. Only a broken upstream, a
+// client that left or a request that was wrong from the start ends it with
+// an error; every tool failure is a tool message the model can read.
+
+// run is one chat request in progress. It is used by one goroutine.
+type run struct {
+	s   *Server
+	req *chatRequest
+	ts  *toolset
+	out emitter
+
+	tools    json.RawMessage   // merged tools sent upstream; nil for none
+	messages []json.RawMessage // the conversation, grown by each round
+	grown    bool              // messages differ from what the client sent
+
+	usage   llm.Usage
+	records []toolRecord
+	// textSent is true once answer text has been emitted, so that the text
+	// of a later round is separated from it.
+	textSent bool
+	// endsInNewline tells whether the last emitted text ended a line.
+	endsInNewline bool
+}
+
+// roundResult is what one upstream round produced.
+type roundResult struct {
+	text      string
+	reasoning string // reasoning_content, kept for the assistant message
+	calls     []llm.ToolCall
+	finish    string
+	usage     *llm.Usage
+}
+
+// errDeadline marks the end of the loop's time budget.
+var errDeadline = errors.New("tool loop deadline reached")
+
+// loop runs rounds until the answer is complete. The returned error is nil
+// once finish was sent.
+func (r *run) loop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, r.s.opts.Deadline, errDeadline)
+	defer cancel()
+
+	for round := 1; ; round++ {
+		res, err := r.round(ctx, round)
+		if res != nil && res.usage != nil {
+			r.usage.Add(res.usage)
+		}
+		if err != nil {
+			if errors.Is(context.Cause(ctx), errDeadline) {
+				return r.stop(fmt.Sprintf("Stopped: the answer was not complete after %s (tools.deadline).", r.s.opts.Deadline))
+			}
+			return err
+		}
+		if len(res.calls) == 0 {
+			reason := res.finish
+			if reason == "" || reason == "tool_calls" {
+				reason = "stop"
+			}
+			return r.out.finish(reason, nil, r.usage)
+		}
+
+		var mine, theirs []llm.ToolCall
+		for _, c := range res.calls {
+			if r.req.clientToolNames[c.Name] {
+				theirs = append(theirs, c)
+			} else {
+				mine = append(mine, c)
+			}
+		}
+		if len(mine) == 0 {
+			return r.out.finish("tool_calls", theirs, r.usage)
+		}
+		if round >= r.s.opts.MaxRounds && len(theirs) == 0 {
+			names := make([]string, len(mine))
+			for i, c := range mine {
+				names[i] = c.Name
+			}
+			return r.stop(fmt.Sprintf("Stopped: the model was still calling tools (%s) after %d rounds, the limit set by tools.max_rounds.",
+				strings.Join(names, ", "), r.s.opts.MaxRounds))
+		}
+
+		outcomes, err := r.execute(ctx, mine)
+		if err != nil {
+			if errors.Is(context.Cause(ctx), errDeadline) {
+				return r.stop(fmt.Sprintf("Stopped: the tools did not finish within %s (tools.deadline).", r.s.opts.Deadline))
+			}
+			return err
+		}
+		assistant := assistantMessage(res, res.calls)
+		toolMsgs := make([]json.RawMessage, len(outcomes))
+		for i, o := range outcomes {
+			toolMsgs[i] = toolMessage(o)
+		}
+		if len(theirs) > 0 {
+			r.s.pending.put(theirs, assistant, toolMsgs)
+			return r.out.finish("tool_calls", theirs, r.usage)
+		}
+		r.messages = append(r.messages, assistant)
+		r.messages = append(r.messages, toolMsgs...)
+		r.grown = true
+	}
+}
+
+// stop ends the answer early with an explanation the user can read.
+func (r *run) stop(explanation string) error {
+	if err := r.text(explanation); err != nil {
+		return err
+	}
+	return r.out.finish("stop", nil, r.usage)
+}
+
+// text emits answer text, separating it from the text of an earlier round.
+func (r *run) text(s string) error {
+	if s == "" {
+		return nil
+	}
+	r.textSent = true
+	r.endsInNewline = strings.HasSuffix(s, "\n")
+	return r.out.content(s)
+}
+
+// roundSeparator returns what to emit before the first text of a round.
+func (r *run) roundSeparator() string {
+	switch {
+	case !r.textSent:
+		return ""
+	case r.endsInNewline:
+		return "\n"
+	default:
+		return "\n\n"
+	}
+}
+
+// upstreamBody encodes the request for the given round.
+func (r *run) upstreamBody(round int) []byte {
+	b := r.req.body.clone()
+	if r.tools != nil {
+		b.set("tools", r.tools)
+	}
+	if r.req.stream {
+		b.set("stream_options", withIncludeUsage(r.req.body.get("stream_options")))
+	}
+	if round > 1 {
+		// A forced tool choice would make the model call tools forever.
+		if tc := b.get("tool_choice"); tc != nil && !isNull(tc) {
+			var s string
+			if json.Unmarshal(tc, &s) != nil || (s != "none" && s != "auto") {
+				b.set("tool_choice", json.RawMessage(`"auto"`))
+			}
+		}
+	}
+	if r.grown {
+		b.set("messages", encodeArray(r.messages))
+	}
+	return b.marshal()
+}
+
+// withIncludeUsage returns the client's stream_options with include_usage
+// set, keeping any other member.
+func withIncludeUsage(so json.RawMessage) json.RawMessage {
+	if so == nil || isNull(so) {
+		return json.RawMessage(`{"include_usage":true}`)
+	}
+	o, err := parseObject(so)
+	if err != nil {
+		return json.RawMessage(`{"include_usage":true}`)
+	}
+	o.set("include_usage", json.RawMessage("true"))
+	return o.marshal()
+}
+
+func encodeArray(items []json.RawMessage) json.RawMessage {
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, '[')
+	for i, it := range items {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, it...)
+	}
+	return append(buf, ']')
+}
+
+// assistantMessage is the assistant turn of a round that called tools.
+func assistantMessage(res *roundResult, calls []llm.ToolCall) json.RawMessage {
+	m := openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: res.text, ReasoningContent: res.reasoning}
+	m.ToolCalls = make([]openai.ToolCall, len(calls))
+	for i, c := range calls {
+		m.ToolCalls[i] = openai.ToolCall{ID: c.ID, Type: openai.ToolTypeFunction,
+			Function: openai.FunctionCall{Name: c.Name, Arguments: c.Arguments}}
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// toolMessage is the tool turn answering one call.
+func toolMessage(o toolOutcome) json.RawMessage {
+	text := o.text
+	if text == "" {
+		text = "(no output)"
+	}
+	b, _ := json.Marshal(openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, Content: text,
+		ToolCallID: o.call.ID, Name: o.call.Name})
+	return b
+}

@@ -1,0 +1,278 @@
+// Package bridge is mcp-bridge's HTTP server: the OpenAI-compatible chat
+// endpoint with its tool loop, model listing, health, and the activity feed.
+package bridge
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// Tools is the aggregated MCP tool registry the bridge serves and calls.
+type Tools interface {
+	// Tools returns the current tools, sorted by name. The slice is shared:
+	// callers do not modify it.
+	Tools() []mcpclient.Tool
+	// Version changes whenever the tool set changes.
+	Version() uint64
+	// Call runs a tool. Tool failures are results with IsError; errors are
+	// for calls that could not be made (unknown tool, server down, timeout).
+	Call(ctx context.Context, name string, args json.RawMessage) (*mcpclient.Result, error)
+	// Servers reports each configured server's state.
+	Servers() []mcpclient.ServerStatus
+}
+
+var _ Tools = (*mcpclient.Registry)(nil)
+
+// Upstream is the OpenAI-compatible LLM server.
+type Upstream interface {
+	// ChatCompletions sends body unchanged and returns a 2xx response, or
+	// an *llm.Error.
+	ChatCompletions(ctx context.Context, body []byte) (*http.Response, error)
+	// Models lists the upstream's models.
+	Models(ctx context.Context) (*llm.ModelList, error)
+}
+
+var _ Upstream = (*llm.Client)(nil)
+
+// Options configures a Server. Upstream and Tools are required.
+type Options struct {
+	Upstream Upstream
+	Tools    Tools
+	// Logger receives the server's logs. Nil discards them.
+	Logger *slog.Logger
+	// MaxRounds bounds the upstream rounds of one chat request. Zero means 8.
+	MaxRounds int
+	// Deadline bounds one chat request's tool loop. Zero means 10 minutes.
+	Deadline time.Duration
+	// Display is how tool activity shows in streamed answers: DisplayNone,
+	// DisplayStatus or DisplayDetails. Empty means DisplayStatus.
+	Display string
+	// Keepalive is the interval of ": keepalive" comments while tools run or
+	// the upstream is silent. Zero means 15 s; negative disables them.
+	Keepalive time.Duration
+	// MaxParallel bounds the tool calls one request runs at once. Zero means 8.
+	MaxParallel int
+	// MaxBodyBytes bounds request bodies. Zero means 16 MiB.
+	MaxBodyBytes int64
+	// APIKeys, when not empty, are required on every route but health
+	// checks, as "Authorization: Bearer KEY" or "X-Api-Key: KEY".
+	APIKeys []string
+	// Secrets are removed from every error message sent to clients.
+	Secrets []string
+	// PendingTTL is how long the bridge's half of a mixed tool turn waits
+	// for the client's follow-up. Zero means 30 minutes.
+	PendingTTL time.Duration
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server serves the bridge's HTTP routes. Create it with New.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	echo    *echo.Echo
+	tools   *toolCache
+	pending *pendingTurns
+	events  *events
+}
+
+// New returns a Server with opts' zero values replaced by defaults.
+func New(opts Options) (*Server, error) {
+	if opts.Upstream == nil || opts.Tools == nil {
+		return nil, errors.New("bridge: Upstream and Tools are required")
+	}
+	if opts.MaxRounds <= 0 {
+		opts.MaxRounds = 8
+	}
+	if opts.Deadline <= 0 {
+		opts.Deadline = 10 * time.Minute
+	}
+	switch opts.Display {
+	case "":
+		opts.Display = DisplayStatus
+	case DisplayNone, DisplayStatus, DisplayDetails:
+	default:
+		return nil, errors.New(`bridge: Display must be "none", "status" or "details", got "` + opts.Display + `"`)
+	}
+	if opts.Keepalive == 0 {
+		opts.Keepalive = 15 * time.Second
+	}
+	if opts.MaxParallel <= 0 {
+		opts.MaxParallel = 8
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 16 << 20
+	}
+	if opts.PendingTTL <= 0 {
+		opts.PendingTTL = 30 * time.Minute
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts:    opts,
+		log:     log,
+		tools:   &toolCache{src: opts.Tools},
+		pending: newPendingTurns(opts.PendingTTL, 10000),
+		events:  newEvents(log),
+	}
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Publish sends a server event (up, down, tools changed) to the activity
+// feed. It is safe for concurrent use.
+func (s *Server) Publish(ev mcpclient.Event) { s.events.server(ev) }
+
+// Close ends the activity feed's streams. In-flight chat requests are not
+// affected; shut the http.Server down first to drain them.
+func (s *Server) Close() { s.events.close() }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.httpError
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	api := e.Group("", s.auth)
+	api.POST("/v1/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
+	api.POST("/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
+	api.GET("/v1/models", s.models)
+	api.GET("/models", s.models)
+	api.GET("/v1/events", s.events.serve)
+	return e
+}
+
+// sizeString formats n bytes for echo's BodyLimit.
+func sizeString(n int64) string {
+	return strings.TrimSpace(jsonNumber(n)) + "B"
+}
+
+func jsonNumber(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// httpError answers every error that reaches echo in the OpenAI shape.
+func (s *Server) httpError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && m != "" {
+			msg = m
+		}
+		typ := "invalid_request_error"
+		switch he.Code {
+		case http.StatusRequestEntityTooLarge:
+			msg = "request body is larger than the limit of " + jsonNumber(s.opts.MaxBodyBytes) + " bytes"
+		case http.StatusUnauthorized:
+			typ = "authentication_error"
+		case http.StatusNotFound:
+			msg = "no route for " + c.Request().Method + " " + c.Request().URL.Path
+		}
+		if he.Code >= 500 {
+			typ = "server_error"
+		}
+		ae = &apiError{Status: he.Code, Message: msg, Type: typ}
+	default:
+		ae = toAPIError(err, s.opts.Secrets)
+	}
+	writeAPIError(c.Response(), ae)
+}
+
+func writeAPIError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.body())
+}
+
+// auth requires one of the configured API keys, compared in constant time.
+func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
+	if len(s.opts.APIKeys) == 0 {
+		return next
+	}
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		key := h.Get("X-Api-Key")
+		if a := h.Get("Authorization"); key == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			key = strings.TrimSpace(a[7:])
+		}
+		ok := 0
+		for _, k := range s.opts.APIKeys {
+			ok |= subtle.ConstantTimeCompare([]byte(key), []byte(k))
+		}
+		if key == "" || ok != 1 {
+			return &apiError{Status: http.StatusUnauthorized, Type: "authentication_error", Code: "invalid_api_key",
+				Message: "missing or invalid API key: send it as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'"}
+		}
+		return next(c)
+	}
+}
+
+// models lists the upstream's models.
+func (s *Server) models(c echo.Context) error {
+	list, err := s.opts.Upstream.Models(c.Request().Context())
+	if err != nil {
+		return toAPIError(err, s.opts.Secrets)
+	}
+	return c.JSON(http.StatusOK, list)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.opts.Version})
+}
+
+// readyz reports each MCP server's state; it answers 503 while any enabled
+// server is not ready, so that a deployment can wait for the tools.
+func (s *Server) readyz(c echo.Context) error {
+	servers := s.opts.Tools.Servers()
+	status, code := "ready", http.StatusOK
+	for _, sv := range servers {
+		if sv.State != "ready" && sv.State != "disabled" {
+			status, code = "degraded", http.StatusServiceUnavailable
+		}
+	}
+	if servers == nil {
+		servers = []mcpclient.ServerStatus{}
+	}
+	return c.JSON(code, map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())})
+}
+
+// readBody reads the request body, mapping the body limit to a clear error.
+func readBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, invalidRequest("", "reading request body: "+err.Error())
+	}
+	return data, nil
+}

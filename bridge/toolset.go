@@ -1,0 +1,123 @@
+package bridge
+
+import (
+	"encoding/json"
+	"sync"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// toolset is the bridge's tools as the model sees them, built once per
+// registry version: the OpenAI definitions, already encoded, and a lookup by
+// exposed name.
+type toolset struct {
+	version uint64
+	tools   []mcpclient.Tool
+	defs    []json.RawMessage // defs[i] is the OpenAI definition of tools[i]
+	byName  map[string]int
+}
+
+// toolCache hands out the toolset of the current registry version. It is
+// safe for concurrent use.
+type toolCache struct {
+	src Tools
+	mu  sync.Mutex
+	cur *toolset
+}
+
+// get returns the toolset of the registry's current version, rebuilding it
+// only when the version moved.
+func (c *toolCache) get() *toolset {
+	v := c.src.Version()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil && c.cur.version == v {
+		return c.cur
+	}
+	c.cur = buildToolset(v, c.src.Tools())
+	return c.cur
+}
+
+// buildToolset converts registry tools into OpenAI function tools.
+func buildToolset(version uint64, tools []mcpclient.Tool) *toolset {
+	ts := &toolset{version: version, tools: tools, defs: make([]json.RawMessage, len(tools)), byName: make(map[string]int, len(tools))}
+	for i, t := range tools {
+		ts.defs[i] = openAITool(t)
+		ts.byName[t.Name] = i
+	}
+	return ts
+}
+
+// openAITool is the OpenAI function-tool definition of an MCP tool.
+func openAITool(t mcpclient.Tool) json.RawMessage {
+	desc := t.Description
+	if desc == "" {
+		desc = t.Title
+	}
+	params := t.InputSchema
+	if len(params) == 0 {
+		params = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	b, err := json.Marshal(openai.Tool{
+		Type: openai.ToolTypeFunction,
+		Function: &openai.FunctionDefinition{
+			Name:        t.Name,
+			Description: desc,
+			Parameters:  params,
+		},
+	})
+	if err != nil {
+		// The schema came from the registry as valid JSON; fall back to an
+		// empty schema rather than dropping the tool.
+		b, _ = json.Marshal(openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
+			Name: t.Name, Description: desc, Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}})
+	}
+	return b
+}
+
+// lookup returns the bridge tool with the exposed name, if the toolset has it.
+func (ts *toolset) lookup(name string) (mcpclient.Tool, bool) {
+	i, ok := ts.byName[name]
+	if !ok {
+		return mcpclient.Tool{}, false
+	}
+	return ts.tools[i], true
+}
+
+// mergeTools returns the "tools" array sent upstream: the client's tools as
+// sent, then every bridge tool whose name no client tool uses. It returns
+// nil when there are no tools at all, so that no empty array is sent.
+func mergeTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset) json.RawMessage {
+	if len(client) == 0 && len(ts.defs) == 0 {
+		return nil
+	}
+	n := 2
+	for _, d := range client {
+		n += len(d) + 1
+	}
+	for _, d := range ts.defs {
+		n += len(d) + 1
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, '[')
+	first := true
+	add := func(d json.RawMessage) {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, d...)
+	}
+	for _, d := range client {
+		add(d)
+	}
+	for i, d := range ts.defs {
+		if clientNames[ts.tools[i].Name] {
+			continue
+		}
+		add(d)
+	}
+	return append(buf, ']')
+}
