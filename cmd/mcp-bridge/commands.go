@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/bridge"
+	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// buildVersion is set with -ldflags "-X main.buildVersion=...".
+var buildVersion = ""
+
+func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// commandFlags parses a command's own flags, which may include -c too.
+func commandFlags(name string, cfgPath *string, args []string, stderr io.Writer, define func(fs *flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(cfgPath, "c", *cfgPath, "config file (YAML or JSON)")
+	fs.StringVar(cfgPath, "config", *cfgPath, "config file (YAML or JSON)")
+	if define != nil {
+		define(fs)
+	}
+	// Flags may follow positional arguments: mcp-bridge call TOOL {} -c f.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// newLogger builds the process logger from the config.
+func newLogger(c *config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(c.Log.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newRegistry builds the registry of the configured servers.
+func newRegistry(c *config, log *slog.Logger, onEvent func(mcpclient.Event)) *mcpclient.Registry {
+	return mcpclient.NewRegistry(c.Servers, &mcpclient.Options{
+		Logger:         log,
+		CallTimeout:    time.Duration(c.Tools.CallTimeout),
+		MaxConcurrency: c.Tools.MaxConcurrency,
+		MaxResultBytes: c.Tools.MaxResultBytes,
+		ClientVersion:  version(),
+		OnEvent:        onEvent,
+	})
+}
+
+// secrets are the configured values that must never be shown.
+func (c *config) secrets() []string {
+	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
+	for _, v := range c.Upstream.Headers {
+		s = append(s, v)
+	}
+	for _, sv := range c.Servers {
+		for _, v := range sv.Headers {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writer) error {
+	if _, err := commandFlags("serve", &cfgPath, args, stderr, nil); err != nil {
+		return err
+	}
+	c, err := loadConfig(cfgPath, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	for _, w := range c.Warnings {
+		log.Warn(w)
+	}
+	if err := c.checkExposure(); err != nil {
+		return err
+	}
+	up, err := llm.NewClient(llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey,
+		Headers: c.Upstream.Headers, MaxRetries: c.Upstream.MaxRetries, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	var srv *bridge.Server
+	events := make(chan mcpclient.Event, 64)
+	reg := newRegistry(c, log, func(ev mcpclient.Event) {
+		select {
+		case events <- ev:
+		default: // the feed is best effort; never block the registry
+		}
+	})
+	srv, err = bridge.New(bridge.Options{
+		Upstream: up, Tools: reg, Logger: log,
+		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
+		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
+		MaxBodyBytes: c.Limits.MaxBodyBytes, APIKeys: c.Auth.APIKeys, Secrets: c.secrets(), Version: version(),
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		for ev := range events {
+			srv.Publish(ev)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.Listen, err)
+	}
+	// The registry lives until the end of serve; starting it never waits
+	// for a server.
+	regCtx, stopReg := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReg()
+	reg.Start(regCtx)
+
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", c.Upstream.BaseURL,
+		"servers", len(c.Servers), "version", version())
+
+	select {
+	case err := <-serveErr:
+		_ = reg.Close()
+		return err
+	case <-ctx.Done():
+	}
+	timeout := time.Duration(c.Limits.ShutdownTimeout)
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	log.Info("shutting down: draining requests", "timeout", timeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	srv.Close()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		log.Warn("requests still running at the shutdown deadline; closing them", "err", err)
+		_ = hs.Close()
+	}
+	stopReg()
+	if err := reg.Close(); err != nil {
+		log.Warn("closing MCP servers", "err", err)
+	}
+	close(events)
+	log.Info("stopped")
+	return nil
+}
+
+// connect loads the config and connects every server, waiting until each
+// is up or has failed once.
+func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config, *mcpclient.Registry, error) {
+	c, err := loadConfig(cfgPath, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Log.Level == "info" && os.Getenv("MCP_BRIDGE_LOG_LEVEL") == "" {
+		c.Log.Level = "warn" // commands print their own report
+	}
+	log := newLogger(c, stderr)
+	reg := newRegistry(c, log, nil)
+	reg.Start(ctx)
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	_ = reg.WaitReady(waitCtx)
+	return c, reg, nil
+}
+
+func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr io.Writer) error {
+	var asJSON bool
+	if _, err := commandFlags("tools", &cfgPath, args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	}); err != nil {
+		return err
+	}
+	_, reg, err := connect(ctx, cfgPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	tools := reg.Tools()
+	for _, s := range reg.Servers() {
+		if s.State == "failed" || s.State == "connecting" {
+			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", s.Name, s.State, s.Error)
+		}
+	}
+	if asJSON {
+		type jtool struct {
+			Name        string          `json:"name"`
+			Server      string          `json:"server"`
+			Tool        string          `json:"tool"`
+			Description string          `json:"description"`
+			InputSchema json.RawMessage `json:"input_schema"`
+		}
+		out := make([]jtool, len(tools))
+		for i, t := range tools {
+			out[i] = jtool{t.Name, t.Server, t.Original, t.Description, t.InputSchema}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSERVER\tDESCRIPTION")
+	for _, t := range tools {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Server, firstLine(t.Description, 70))
+	}
+	return tw.Flush()
+}
+
+// firstLine is the first line of s, cut to max runes.
+func firstLine(s string, max int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max-3]) + "..."
+	}
+	return s
+}
+
+func callCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr io.Writer) error {
+	pos, err := commandFlags("call", &cfgPath, args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return errors.New("usage: mcp-bridge call TOOL [JSON-ARGS]")
+	}
+	name, argText := pos[0], "{}"
+	if len(pos) == 2 {
+		argText = pos[1]
+	}
+	if argText == "-" {
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return err
+		}
+		argText = string(b)
+	}
+	if !json.Valid([]byte(argText)) {
+		return fmt.Errorf("arguments are not valid JSON: %s", argText)
+	}
+	_, reg, err := connect(ctx, cfgPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	res, err := reg.Call(ctx, name, json.RawMessage(argText))
+	if err != nil {
+		if errors.Is(err, mcpclient.ErrUnknownTool) {
+			return fmt.Errorf("%w (see mcp-bridge tools)", err)
+		}
+		return err
+	}
+	fmt.Fprintln(stdout, res.Text)
+	if res.IsError {
+		return exitError(1)
+	}
+	return nil
+}
+
+func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr io.Writer) error {
+	if _, err := commandFlags("check", &cfgPath, args, stderr, nil); err != nil {
+		return err
+	}
+	c, reg, err := connect(ctx, cfgPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	problems := 0
+	file := c.File
+	if file == "" {
+		file = "(none: defaults)"
+	}
+	fmt.Fprintf(stdout, "config: %s\n", file)
+	for _, w := range c.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	if err := c.checkExposure(); err != nil {
+		fmt.Fprintf(stdout, "problem: %v\n", err)
+		problems++
+	}
+
+	up, err := llm.NewClient(llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey, Headers: c.Upstream.Headers, MaxRetries: -1})
+	if err == nil {
+		mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var list *llm.ModelList
+		list, err = up.Models(mctx)
+		cancel()
+		if err == nil {
+			fmt.Fprintf(stdout, "upstream: %s: ok, %d models\n", c.Upstream.BaseURL, len(list.Data))
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, redactAll(err.Error(), c.secrets()))
+		problems++
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVER\tTRANSPORT\tSTATE\tTOOLS\tERROR")
+	for _, s := range reg.Servers() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 100))
+		if s.State != "ready" && s.State != "disabled" {
+			problems++
+		}
+	}
+	_ = tw.Flush()
+	if problems > 0 {
+		fmt.Fprintf(stdout, "%d problem(s)\n", problems)
+		return exitError(1)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}
+
+func redactAll(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}

@@ -1,0 +1,498 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// defaultUpstream is Ollama's local OpenAI-compatible endpoint.
+const defaultUpstream = "http://127.0.0.1:11434/v1"
+
+// config is the whole configuration, after environment expansion and
+// MCP_BRIDGE_* overrides.
+type config struct {
+	// File is the file it was read from; "" when there was none.
+	File string `yaml:"-"`
+
+	Listen   string         `yaml:"listen"`
+	Upstream upstreamConfig `yaml:"upstream"`
+	Tools    toolsConfig    `yaml:"tools"`
+	Auth     authConfig     `yaml:"auth"`
+	Limits   limitsConfig   `yaml:"limits"`
+	Log      logConfig      `yaml:"log"`
+	// Servers are the mcpServers entries, sorted by name.
+	Servers []mcpclient.ServerConfig `yaml:"-"`
+	// Warnings are problems that do not stop the bridge.
+	Warnings []string `yaml:"-"`
+}
+
+type upstreamConfig struct {
+	BaseURL    string            `yaml:"base_url"`
+	APIKey     string            `yaml:"api_key"`
+	Headers    map[string]string `yaml:"headers"`
+	MaxRetries int               `yaml:"max_retries"`
+}
+
+type toolsConfig struct {
+	MaxRounds      int      `yaml:"max_rounds"`
+	CallTimeout    duration `yaml:"call_timeout"`
+	Deadline       duration `yaml:"deadline"`
+	Display        string   `yaml:"display"`
+	Keepalive      duration `yaml:"keepalive"`
+	MaxParallel    int      `yaml:"max_parallel"`
+	MaxConcurrency int      `yaml:"max_concurrency"`
+	MaxResultBytes int      `yaml:"max_result_bytes"`
+}
+
+type authConfig struct {
+	APIKeys  []string `yaml:"api_keys"`
+	Disabled bool     `yaml:"disabled"`
+}
+
+type limitsConfig struct {
+	MaxBodyBytes    int64    `yaml:"max_body_bytes"`
+	ShutdownTimeout duration `yaml:"shutdown_timeout"`
+}
+
+type logConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// duration is a time.Duration written as "30s" or "2m" (or a bare number
+// of seconds).
+type duration time.Duration
+
+func (d *duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*d = duration(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("expected a duration like 30s or 2m, got %q", s)
+	}
+	return d, nil
+}
+
+// scalar is a setting that MCP_BRIDGE_* variables can override.
+type scalar struct {
+	key string // dotted path, e.g. "tools.max_rounds"
+	set func(c *config, v string) error
+}
+
+func setString(p func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error { *p(c) = v; return nil }
+}
+
+func setInt(p func(*config) *int) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("expected an integer, got %q", v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func setDuration(p func(*config) *duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		*p(c) = duration(d)
+		return nil
+	}
+}
+
+func setBool(p func(*config) *bool) func(*config, string) error {
+	return func(c *config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("expected true or false, got %q", v)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+// scalars lists every overridable setting.
+var scalars = []scalar{
+	{"listen", setString(func(c *config) *string { return &c.Listen })},
+	{"upstream.base_url", setString(func(c *config) *string { return &c.Upstream.BaseURL })},
+	{"upstream.api_key", setString(func(c *config) *string { return &c.Upstream.APIKey })},
+	{"upstream.max_retries", setInt(func(c *config) *int { return &c.Upstream.MaxRetries })},
+	{"tools.max_rounds", setInt(func(c *config) *int { return &c.Tools.MaxRounds })},
+	{"tools.call_timeout", setDuration(func(c *config) *duration { return &c.Tools.CallTimeout })},
+	{"tools.deadline", setDuration(func(c *config) *duration { return &c.Tools.Deadline })},
+	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display })},
+	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive })},
+	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel })},
+	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled })},
+	{"log.level", setString(func(c *config) *string { return &c.Log.Level })},
+	{"log.format", setString(func(c *config) *string { return &c.Log.Format })},
+}
+
+// envName is the variable that overrides a dotted key.
+func envName(key string) string {
+	return "MCP_BRIDGE_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// loadConfig reads the configuration: the file named by path, else by
+// MCP_BRIDGE_CONFIG, else ./mcp-bridge.yaml (or .yml, .json) when present,
+// else defaults. getenv reads the environment.
+func loadConfig(path string, getenv func(string) string) (*config, error) {
+	v := viper.New()
+	if path == "" {
+		path = getenv("MCP_BRIDGE_CONFIG")
+	}
+	explicit := path != ""
+	if explicit {
+		v.SetConfigFile(path)
+	} else {
+		v.SetConfigName("mcp-bridge")
+		v.AddConfigPath(".")
+	}
+	// viper finds the file; the bridge decodes it itself, because viper
+	// lower-cases map keys (server names, env and header names).
+	var notFound viper.ConfigFileNotFoundError
+	if err := v.ReadInConfig(); errors.As(err, &notFound) && !explicit {
+		path = ""
+	} else {
+		path = v.ConfigFileUsed()
+	}
+
+	c := &config{}
+	if path != "" {
+		if err := c.readFile(path, getenv); err != nil {
+			return nil, err
+		}
+	} else {
+		c.Warnings = append(c.Warnings, "no config file found (-c FILE, MCP_BRIDGE_CONFIG or ./mcp-bridge.yaml): using defaults and no MCP servers")
+	}
+
+	// A viper of its own, holding nothing but the environment, so that a
+	// file value never comes back unexpanded through it.
+	env := viper.New()
+	env.SetEnvPrefix("MCP_BRIDGE")
+	env.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	for _, s := range scalars {
+		_ = env.BindEnv(s.key)
+		if !env.IsSet(s.key) {
+			continue
+		}
+		if err := s.set(c, env.GetString(s.key)); err != nil {
+			return nil, fmt.Errorf("%s: %w", envName(s.key), err)
+		}
+	}
+	c.applyDefaults(getenv)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readFile decodes a YAML or JSON file into c.
+func (c *config) readFile(path string, getenv func(string) string) error {
+	c.File = path
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml", ".json", "":
+	default:
+		return fmt.Errorf("%s: unsupported config format %q: use YAML (.yaml, .yml) or JSON (.json)", path, filepath.Ext(path))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
+	}
+	if len(root.Content) == 0 {
+		c.Warnings = append(c.Warnings, path+": file is empty; using defaults")
+		return nil
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: line %d: expected a mapping of settings at the top level", path, doc.Line)
+	}
+	var missing []string
+	expandEnv(doc, getenv, &missing)
+	for _, name := range missing {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: ${%s} is not set; it expands to an empty string", path, name))
+	}
+
+	var servers *yaml.Node
+	rest := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, val := doc.Content[i], doc.Content[i+1]
+		if k.Value == "mcpServers" {
+			servers = val
+			continue
+		}
+		rest.Content = append(rest.Content, k, val)
+	}
+	if err := decodeStrict(rest, c); err != nil {
+		return fmt.Errorf("%s: %s", path, err)
+	}
+	if servers != nil {
+		if err := c.readServers(path, servers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeStrict decodes n into v, rejecting unknown keys.
+func decodeStrict(n *yaml.Node, v any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return errors.New(cleanYAMLError(err))
+	}
+	return nil
+}
+
+var yamlTypeRE = regexp.MustCompile("cannot unmarshal !!(\\w+) `([^`]*)` into (\\S+)")
+var yamlFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// cleanYAMLError rewrites the YAML decoder's Go-flavoured messages into
+// ones about the config file.
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	msg = yamlFieldRE.ReplaceAllString(msg, "unknown key \"$1\"")
+	msg = yamlTypeRE.ReplaceAllStringFunc(msg, func(m string) string {
+		p := yamlTypeRE.FindStringSubmatch(m)
+		want := p[3]
+		switch {
+		case strings.HasPrefix(want, "[]"):
+			want = "a list"
+		case strings.HasPrefix(want, "map["):
+			want = "a mapping"
+		case strings.HasPrefix(want, "int"):
+			want = "an integer"
+		case want == "bool":
+			want = "true or false"
+		case want == "string":
+			want = "a string"
+		case strings.HasPrefix(want, "main."):
+			want = "a mapping"
+		}
+		return fmt.Sprintf("expected %s, got %q", want, p[2])
+	})
+	return msg
+}
+
+// expandEnv replaces ${VAR} in every string scalar under n, recording the
+// variables that are unset. Keys are not expanded.
+func expandEnv(n *yaml.Node, getenv func(string) string, missing *[]string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" || n.Tag == "" || strings.Contains(n.Value, "${") {
+			if strings.Contains(n.Value, "${") {
+				n.Value = os.Expand(n.Value, func(name string) string {
+					if v := getenv(name); v != "" {
+						return v
+					}
+					if strings.ContainsAny(name, "{}") || name == "" {
+						return "${" + name + "}"
+					}
+					*missing = append(*missing, name)
+					return ""
+				})
+				n.Tag = "!!str"
+				n.Style = yaml.DoubleQuotedStyle
+			}
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			expandEnv(n.Content[i], getenv, missing)
+		}
+	default:
+		for _, ch := range n.Content {
+			expandEnv(ch, getenv, missing)
+		}
+	}
+}
+
+// serverEntry is one mcpServers entry as written, in the format Claude
+// Desktop, Cursor, LM Studio and mcpo use.
+type serverEntry struct {
+	Command        string            `yaml:"command"`
+	Args           []string          `yaml:"args"`
+	Env            map[string]string `yaml:"env"`
+	Cwd            string            `yaml:"cwd"`
+	URL            string            `yaml:"url"`
+	ServerURL      string            `yaml:"serverUrl"`
+	Type           string            `yaml:"type"`
+	Transport      string            `yaml:"transport"`
+	Headers        map[string]string `yaml:"headers"`
+	Prefix         *string           `yaml:"prefix"`
+	Tools          toolFilter        `yaml:"tools"`
+	Timeout        duration          `yaml:"timeout"`
+	MaxConcurrency int               `yaml:"max_concurrency"`
+	Disabled       bool              `yaml:"disabled"`
+}
+
+type toolFilter struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+}
+
+// knownServerKeys are the keys serverEntry reads; others are warned about,
+// not refused, so that files written for other clients load.
+var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
+	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true}
+
+func (c *config) readServers(path string, n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: line %d: mcpServers: expected a mapping of server names to servers", path, n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, body := n.Content[i].Value, n.Content[i+1]
+		at := fmt.Sprintf("%s: line %d: mcpServers.%s", path, n.Content[i].Line, name)
+		if body.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: expected a mapping with command or url", at)
+		}
+		for j := 0; j+1 < len(body.Content); j += 2 {
+			if k := body.Content[j].Value; !knownServerKeys[k] {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown key %q ignored", at, k))
+			}
+		}
+		var e serverEntry
+		if err := body.Decode(&e); err != nil {
+			return fmt.Errorf("%s: %s", at, cleanYAMLError(err))
+		}
+		sc := mcpclient.ServerConfig{
+			Name: name, Command: e.Command, Args: e.Args, Env: e.Env, Cwd: e.Cwd,
+			URL: e.URL, Type: e.Type, Headers: e.Headers, Prefix: e.Prefix,
+			Allow: e.Tools.Allow, Deny: e.Tools.Deny, Timeout: time.Duration(e.Timeout),
+			MaxConcurrency: e.MaxConcurrency, Disabled: e.Disabled,
+		}
+		if sc.URL == "" {
+			sc.URL = e.ServerURL
+		}
+		if sc.Type == "" {
+			sc.Type = e.Transport
+		}
+		if err := sc.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		c.Servers = append(c.Servers, sc)
+	}
+	sort.Slice(c.Servers, func(i, j int) bool { return c.Servers[i].Name < c.Servers[j].Name })
+	return nil
+}
+
+// applyDefaults fills what the file and environment left unset.
+func (c *config) applyDefaults(getenv func(string) string) {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:9090"
+	}
+	if c.Upstream.BaseURL == "" {
+		c.Upstream.BaseURL = getenv("OPENAI_BASE_URL")
+	}
+	if c.Upstream.BaseURL == "" {
+		c.Upstream.BaseURL = defaultUpstream
+	}
+	if c.Upstream.APIKey == "" {
+		c.Upstream.APIKey = getenv("OPENAI_API_KEY")
+	}
+	if c.Tools.Display == "" {
+		c.Tools.Display = "status"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+}
+
+// validate checks what can be checked without connecting anywhere.
+func (c *config) validate() error {
+	where := "config"
+	if c.File != "" {
+		where = c.File
+	}
+	switch c.Tools.Display {
+	case "none", "status", "details":
+	default:
+		return fmt.Errorf("%s: tools.display: expected none, status or details, got %q", where, c.Tools.Display)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		return fmt.Errorf("%s: log.level: expected debug, info, warn or error, got %q", where, c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("%s: log.format: expected text or json, got %q", where, c.Log.Format)
+	}
+	if c.Tools.MaxRounds < 0 {
+		return fmt.Errorf("%s: tools.max_rounds: expected a positive integer, got %d", where, c.Tools.MaxRounds)
+	}
+	if !strings.HasPrefix(c.Upstream.BaseURL, "http://") && !strings.HasPrefix(c.Upstream.BaseURL, "https://") {
+		return fmt.Errorf("%s: upstream.base_url: expected an http:// or https:// URL, got %q", where, c.Upstream.BaseURL)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("%s: listen: expected host:port, got %q", where, c.Listen)
+	}
+	for i, k := range c.Auth.APIKeys {
+		if strings.TrimSpace(k) == "" {
+			return fmt.Errorf("%s: auth.api_keys[%d]: a key must not be empty", where, i)
+		}
+	}
+	return nil
+}
+
+// checkExposure refuses to listen beyond loopback with nothing guarding
+// the bridge.
+func (c *config) checkExposure() error {
+	host, _, _ := net.SplitHostPort(c.Listen)
+	if isLoopback(host) || len(c.Auth.APIKeys) > 0 || c.Auth.Disabled {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without API keys: anyone who can reach it could run your MCP tools. "+
+		"Add keys (auth: {api_keys: [\"...\"]}), or say auth: {disabled: true} if something in front of the bridge guards it, "+
+		"or listen on 127.0.0.1", c.Listen)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,48 @@
+// Command go-client streams a chat completion through mcp-bridge with the
+// go-openai SDK: go run ./examples/go-client "What is 2 + 3?"
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+func main() {
+	cfg := openai.DefaultConfig(os.Getenv("MCP_BRIDGE_KEY"))
+	cfg.BaseURL = "http://127.0.0.1:9090/v1"
+	client := openai.NewClientWithConfig(cfg)
+
+	model := os.Getenv("MODEL")
+	if model == "" {
+		model = "llama3.1"
+	}
+	stream, err := client.CreateChatCompletionStream(context.Background(), openai.ChatCompletionRequest{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: strings.Join(os.Args[1:], " ")}},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer stream.Close()
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			fmt.Println()
+			return
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if len(chunk.Choices) > 0 {
+			fmt.Print(chunk.Choices[0].Delta.Content)
+		}
+	}
+}
