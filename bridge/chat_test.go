@@ -586,7 +586,7 @@ func TestUnknownToolAndBadArguments(t *testing.T) {
 	if len(msgs) != 4 {
 		t.Fatalf("%d tool messages", len(msgs))
 	}
-	want := []string{`no tool named "calc__nope"`, "not valid JSON", "must be a JSON object", "add got {}"}
+	want := []string{`no tool named "calc__nope"`, "arguments must be a JSON object (got invalid JSON)", "arguments must be a JSON object (got an array)", "add got {}"}
 	for i, w := range want {
 		if c := msgs[i]["content"].(string); !strings.Contains(c, w) {
 			t.Errorf("tool message %d = %q, want it to contain %q", i, c, w)
@@ -652,4 +652,33 @@ func TestAuth(t *testing.T) {
 		t.Errorf("healthz needs no key: %v %v", err, resp.StatusCode)
 	}
 	resp.Body.Close()
+}
+
+// TestForcedToolChoiceRelaxed checks a forced tool_choice is sent as the
+// client wrote it in the first round only, so the model can answer.
+func TestForcedToolChoiceRelaxed(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))},
+		llmtest.ToolCallStream(llmtest.Call{ID: "c1", Name: "calc__add", Arguments: `{}`}), llmtest.TextStream("done"))
+	a := h.stream(`{"model":"m","stream":true,"tool_choice":"required","messages":[{"role":"user","content":"x"}]}`)
+	if a.content != "done" {
+		t.Fatalf("content %q", a.content)
+	}
+	reqs := h.up.Requests()
+	if got := string(reqs[0].Fields["tool_choice"]); got != `"required"` {
+		t.Errorf("round 1 tool_choice %s", got)
+	}
+	if got := string(reqs[1].Fields["tool_choice"]); got != `"auto"` {
+		t.Errorf("round 2 tool_choice %s", got)
+	}
+}
+
+// TestStreamAnsweredWithJSON checks an upstream that answers a streaming
+// request with one JSON object still gives the client a valid stream.
+func TestStreamAnsweredWithJSON(t *testing.T) {
+	h := newHarness(t, Options{}, nil, llmtest.Completion("whole answer"))
+	a := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	if a.content != "whole answer" || a.finish != "stop" {
+		t.Errorf("content %q finish %q", a.content, a.finish)
+	}
 }

@@ -106,30 +106,19 @@ func (r *run) callTool(ctx context.Context, c llm.ToolCall) toolOutcome {
 		return o
 	}
 	o.server = tool.Server
-	args := bytes.TrimSpace([]byte(c.Arguments))
-	if len(args) == 0 {
-		args = []byte("{}")
-	}
-	if !json.Valid(args) {
-		o.isError = true
-		o.text = fmt.Sprintf("Error: the arguments for %s are not valid JSON (%s). Call the tool again with a JSON object as arguments.", c.Name, snippet(args))
-		return o
-	}
-	if args[0] != '{' {
-		o.isError = true
-		o.text = fmt.Sprintf("Error: the arguments for %s must be a JSON object, got %s. Call the tool again with a JSON object.", c.Name, jsonKind(args))
-		return o
-	}
 	r.s.events.toolStarted(c, tool.Server)
 	start := time.Now()
-	res, err := r.s.opts.Tools.Call(ctx, c.Name, args)
+	res, err := r.s.opts.Tools.Call(ctx, c.Name, json.RawMessage(c.Arguments))
 	o.dur = time.Since(start)
 	switch {
 	case err != nil:
 		o.isError = true
 		msg := err.Error()
-		if errors.Is(err, mcpclient.ErrUnknownTool) {
+		switch {
+		case errors.Is(err, mcpclient.ErrUnknownTool):
 			msg = fmt.Sprintf("there is no tool named %q any more; its server may have gone away", c.Name)
+		case errors.Is(err, mcpclient.ErrInvalidArguments):
+			msg = fmt.Sprintf("%v; the arguments for %s were %s. Call the tool again with a JSON object as arguments.", err, c.Name, snippet([]byte(c.Arguments)))
 		}
 		o.text = "Error: " + redact(msg, r.s.opts.Secrets)
 		if ctx.Err() == nil {

@@ -251,15 +251,22 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz reports each MCP server's state; it answers 503 while any enabled
 // server is not ready, so that a deployment can wait for the tools.
 func (s *Server) readyz(c echo.Context) error {
-	servers := s.opts.Tools.Servers()
+	type server struct {
+		Name      string `json:"name"`
+		Transport string `json:"transport"`
+		State     string `json:"state"`
+		Tools     int    `json:"tools"`
+		Restarts  int    `json:"restarts"`
+		Error     string `json:"error,omitempty"`
+	}
+	all := s.opts.Tools.Servers()
+	servers := make([]server, len(all))
 	status, code := "ready", http.StatusOK
-	for _, sv := range servers {
-		if sv.State != "ready" && sv.State != "disabled" {
+	for i, sv := range all {
+		servers[i] = server{sv.Name, sv.Transport, sv.State, sv.Tools, sv.Restarts, redact(sv.Error, s.opts.Secrets)}
+		if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}
-	}
-	if servers == nil {
-		servers = []mcpclient.ServerStatus{}
 	}
 	return c.JSON(code, map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())})
 }

@@ -1,0 +1,97 @@
+package bridge
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, v
+}
+
+func TestReadyz(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))})
+	status, v := getJSON(t, h.srv.URL+"/readyz")
+	if status != 200 || v["status"] != "ready" || v["tools"] != float64(1) {
+		t.Errorf("readyz %d %v", status, v)
+	}
+
+	broken := mcpclient.ServerConfig{Name: "broken", Command: "/nonexistent/mcp-server"}
+	h2 := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add")), broken})
+	status, v = getJSON(t, h2.srv.URL+"/readyz")
+	if status != http.StatusServiceUnavailable || v["status"] != "degraded" {
+		t.Fatalf("readyz %d %v", status, v)
+	}
+	servers := v["servers"].([]any)
+	if len(servers) != 2 {
+		t.Fatalf("servers %v", servers)
+	}
+	b := servers[0].(map[string]any)
+	if b["name"] != "broken" || b["state"] != mcpclient.StateFailed || b["error"] == "" || b["transport"] != "stdio" {
+		t.Errorf("first server %v", b)
+	}
+	if status, v := getJSON(t, h2.srv.URL+"/healthz"); status != 200 || v["status"] != "ok" {
+		t.Errorf("healthz %d %v", status, v)
+	}
+}
+
+// TestEventsFeed checks tool calls appear on /v1/events without their
+// arguments or results.
+func TestEventsFeed(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))},
+		llmtest.ToolCallStream(llmtest.Call{ID: "c1", Name: "calc__add", Arguments: `{"secret":"s3cr3t"}`}), llmtest.TextStream("ok"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.srv.URL+"/v1/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	// The subscription is registered once the headers are out; a chat
+	// request now is seen by it.
+	go h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+
+	sc := bufio.NewScanner(resp.Body)
+	var seen []map[string]any
+	for sc.Scan() && len(seen) < 2 {
+		line := sc.Text()
+		if strings.Contains(line, "s3cr3t") || strings.Contains(line, "add got") {
+			t.Errorf("feed leaks arguments or results: %s", line)
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				t.Fatalf("event %q: %v", data, err)
+			}
+			seen = append(seen, ev)
+		}
+	}
+	if len(seen) != 2 || seen[0]["type"] != "tool_call_started" || seen[1]["type"] != "tool_call_finished" ||
+		seen[1]["tool"] != "calc__add" || seen[1]["server"] != "calc" || seen[1]["is_error"] != false {
+		t.Fatalf("events %v", seen)
+	}
+}
