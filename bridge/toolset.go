@@ -17,6 +17,9 @@ type toolset struct {
 	tools   []mcpclient.Tool
 	defs    []json.RawMessage // defs[i] is the OpenAI definition of tools[i]
 	byName  map[string]int
+	// joined is the JSON array of every definition, sent as it is when the
+	// client brings no tools of its own; nil when there are no tools.
+	joined json.RawMessage
 }
 
 // toolCache hands out the toolset of the current registry version. It is
@@ -47,6 +50,7 @@ func buildToolset(version uint64, tools []mcpclient.Tool) *toolset {
 		ts.defs[i] = openAITool(t)
 		ts.byName[t.Name] = i
 	}
+	ts.joined = joinTools(nil, nil, ts)
 	return ts
 }
 
@@ -90,6 +94,15 @@ func (ts *toolset) lookup(name string) (mcpclient.Tool, bool) {
 // sent, then every bridge tool whose name no client tool uses. It returns
 // nil when there are no tools at all, so that no empty array is sent.
 func mergeTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset) json.RawMessage {
+	if len(client) == 0 {
+		return ts.joined
+	}
+	return joinTools(client, clientNames, ts)
+}
+
+// joinTools encodes the client's tools and the bridge's that no client
+// tool shadows as one JSON array; nil when there are none.
+func joinTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset) json.RawMessage {
 	if len(client) == 0 && len(ts.defs) == 0 {
 		return nil
 	}
