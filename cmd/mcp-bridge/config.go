@@ -1,11 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -162,30 +162,31 @@ func envName(key string) string {
 	return "MCP_BRIDGE_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
+// defaultFiles are the files looked for in the working directory, in
+// order, when no file is named.
+var defaultFiles = []string{"mcp-bridge.yaml", "mcp-bridge.yml", "mcp-bridge.json"}
+
 // loadConfig reads the configuration: the file named by path, else by
 // MCP_BRIDGE_CONFIG, else ./mcp-bridge.yaml (or .yml, .json) when present,
 // else defaults. getenv reads the environment.
 func loadConfig(path string, getenv func(string) string) (*config, error) {
-	v := viper.New()
 	if path == "" {
 		path = getenv("MCP_BRIDGE_CONFIG")
 	}
-	explicit := path != ""
-	if explicit {
-		v.SetConfigFile(path)
-	} else {
-		v.SetConfigName("mcp-bridge")
-		v.AddConfigPath(".")
-	}
-	// viper finds the file; the bridge decodes it itself, because viper
-	// lower-cases map keys (server names, env and header names).
-	var notFound viper.ConfigFileNotFoundError
-	if err := v.ReadInConfig(); errors.As(err, &notFound) && !explicit {
-		path = ""
-	} else {
-		path = v.ConfigFileUsed()
+	if path == "" {
+		// Not viper's search, which takes the first of mcp-bridge.json,
+		// .toml, .yaml, ... .env, .ini: a mcp-bridge.env meant for docker
+		// would stop the bridge, and a .json would win over the .yaml.
+		for _, name := range defaultFiles {
+			if st, err := os.Stat(name); err == nil && !st.IsDir() {
+				path, _ = filepath.Abs(name)
+				break
+			}
+		}
 	}
 
+	// The bridge decodes the file itself, because viper lower-cases map
+	// keys (server names, env and header names).
 	c := &config{}
 	if path != "" {
 		if err := c.readFile(path, getenv); err != nil {
@@ -256,8 +257,13 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 		}
 		rest.Content = append(rest.Content, k, val)
 	}
-	if err := decodeStrict(rest, c); err != nil {
+	// Decoding the nodes themselves, not a re-encoding of them, keeps the
+	// file's line numbers in the errors.
+	if err := checkKeys(rest, reflect.TypeOf(*c), ""); err != nil {
 		return fmt.Errorf("%s: %s", path, err)
+	}
+	if err := rest.Decode(c); err != nil {
+		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
 	}
 	if servers != nil {
 		if err := c.readServers(path, servers); err != nil {
@@ -267,22 +273,38 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 	return nil
 }
 
-// decodeStrict decodes n into v, rejecting unknown keys.
-func decodeStrict(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
+// checkKeys reports the first key of the mapping n that no field of the
+// struct type t reads, looking into nested settings. prefix is the dotted
+// path of n.
+func checkKeys(n *yaml.Node, t reflect.Type, prefix string) error {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil // a type error, which decoding reports
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return errors.New(cleanYAMLError(err))
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		f, ok := fieldByKey(t, k.Value)
+		if !ok {
+			return fmt.Errorf("line %d: unknown key %q", k.Line, prefix+k.Value)
+		}
+		if err := checkKeys(n.Content[i+1], f.Type, prefix+k.Value+"."); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-var yamlTypeRE = regexp.MustCompile("cannot unmarshal !!(\\w+) `([^`]*)` into (\\S+)")
-var yamlFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+// fieldByKey returns the field of the struct type t that reads key.
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key && name != "-" {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+var yamlTypeRE = regexp.MustCompile("cannot unmarshal !!(\\w+) `([^`]*)` into ([^\\s;]+)")
 
 // cleanYAMLError rewrites the YAML decoder's Go-flavoured messages into
 // ones about the config file.
@@ -290,7 +312,6 @@ func cleanYAMLError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
-	msg = yamlFieldRE.ReplaceAllString(msg, "unknown key \"$1\"")
 	msg = yamlTypeRE.ReplaceAllStringFunc(msg, func(m string) string {
 		p := yamlTypeRE.FindStringSubmatch(m)
 		want := p[3]
@@ -313,6 +334,9 @@ func cleanYAMLError(err error) string {
 	return msg
 }
 
+// envRefRE matches a ${VAR} reference.
+var envRefRE = regexp.MustCompile(`\$\{([^{}]*)\}`)
+
 // expandEnv replaces ${VAR} in every string scalar under n, recording the
 // variables that are unset. Keys are not expanded.
 func expandEnv(n *yaml.Node, getenv func(string) string, missing *[]string) {
@@ -320,12 +344,15 @@ func expandEnv(n *yaml.Node, getenv func(string) string, missing *[]string) {
 	case yaml.ScalarNode:
 		if n.Tag == "!!str" || n.Tag == "" || strings.Contains(n.Value, "${") {
 			if strings.Contains(n.Value, "${") {
-				n.Value = os.Expand(n.Value, func(name string) string {
+				// Only ${VAR}: os.Expand would also eat $VAR and $5 in
+				// values such as passwords and prices.
+				n.Value = envRefRE.ReplaceAllStringFunc(n.Value, func(ref string) string {
+					name := ref[2 : len(ref)-1]
 					if v := getenv(name); v != "" {
 						return v
 					}
-					if strings.ContainsAny(name, "{}") || name == "" {
-						return "${" + name + "}"
+					if name == "" {
+						return ref
 					}
 					*missing = append(*missing, name)
 					return ""
@@ -381,9 +408,14 @@ func (c *config) readServers(path string, n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("%s: line %d: mcpServers: expected a mapping of server names to servers", path, n.Line)
 	}
+	seen := map[string]int{} // name -> line
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, body := n.Content[i].Value, n.Content[i+1]
 		at := fmt.Sprintf("%s: line %d: mcpServers.%s", path, n.Content[i].Line, name)
+		if first, ok := seen[name]; ok {
+			return fmt.Errorf("%s: the server is already defined at line %d", at, first)
+		}
+		seen[name] = n.Content[i].Line
 		if body.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s: expected a mapping with command or url", at)
 		}

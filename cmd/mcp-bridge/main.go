@@ -100,6 +100,8 @@ func globalFlags(args []string) (cfg string, rest []string, err error) {
 			cfg, args = a[3:], args[1:]
 		case len(a) > 9 && a[:9] == "--config=":
 			cfg, args = a[9:], args[1:]
+		case len(a) > 8 && a[:8] == "-config=":
+			cfg, args = a[8:], args[1:]
 		default:
 			return cfg, args, nil
 		}
