@@ -3,6 +3,7 @@ module github.com/mcp-bridge/mcp-bridge
 go 1.25.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/r3labs/sse/v2 v2.10.0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,11 +135,11 @@ func (c ServerConfig) ToolAllowed(tool string) bool {
 }
 
 // Validate reports the first problem of the configuration: a missing name,
-// neither or both of command and url, a transport type that is unknown,
-// not supported yet (WebSocket) or contradicts command/url, a url that is
-// not http(s), a malformed glob, or a negative timeout or concurrency. The
-// error names the server. A configuration with Transport set needs only a
-// name and valid globs and limits.
+// neither or both of command and url, a transport type that is unknown or
+// contradicts command/url, a url that is not http(s) (for WebSocket: not
+// ws(s) or http(s)), a malformed glob, or a negative timeout or
+// concurrency. The error names the server. A configuration with Transport
+// set needs only a name and valid globs and limits.
 func (c ServerConfig) Validate() error {
 	if err := c.validate(); err != nil {
 		if c.Name == "" {
@@ -184,9 +185,6 @@ func (c ServerConfig) validate() error {
 		if !hasURL {
 			return fmt.Errorf("type %q needs a url, not a command", c.Type)
 		}
-		if t == TransportWS {
-			return errors.New("websocket transport is not supported yet")
-		}
 		u, err := url.Parse(c.URL)
 		if err != nil {
 			// The url.Error text repeats the URL, which may hold a secret.
@@ -196,7 +194,10 @@ func (c ServerConfig) validate() error {
 			}
 			return fmt.Errorf("invalid url: %w", err)
 		}
-		if u.Scheme != "http" && u.Scheme != "https" {
+		switch {
+		case t == TransportWS && !slices.Contains([]string{"ws", "wss", "http", "https"}, u.Scheme):
+			return fmt.Errorf("url %q: scheme must be ws, wss, http or https for type %q", redactURL(u), t)
+		case t != TransportWS && u.Scheme != "http" && u.Scheme != "https":
 			return fmt.Errorf("url %q: scheme must be http or https for type %q", redactURL(u), t)
 		}
 		if u.Host == "" {

@@ -1,8 +1,8 @@
-// Package mcpclient connects to MCP servers over stdio, streamable HTTP and
-// SSE, supervises the connections (restarting crashed stdio servers and
-// reconnecting remote ones with backoff), and aggregates the servers' tools
-// into one registry of namespaced, provider-safe tool names that can be
-// called by name.
+// Package mcpclient connects to MCP servers over stdio, streamable HTTP,
+// SSE and WebSocket, supervises the connections (restarting crashed stdio
+// servers and reconnecting remote ones with backoff), and aggregates the
+// servers' tools into one registry of namespaced, provider-safe tool names
+// that can be called by name.
 //
 // It knows nothing of HTTP serving or of OpenAI: callers turn [Tool] and
 // [Result] into whatever their clients speak.

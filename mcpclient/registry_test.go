@@ -453,7 +453,7 @@ func TestBrokenServersDoNotBlock(t *testing.T) {
 		case s.Name == "mem" && s.State == mcpclient.StateFailed:
 			mustContain(t, "duplicate error", s.Error, "duplicate server name")
 		case s.Name == "ws":
-			mustContain(t, "ws error", s.Error, "not supported yet")
+			mustContain(t, "ws error", s.Error, "websocket handshake with ws://127.0.0.1:1/mcp")
 		case s.Name == "bad":
 			mustContain(t, "bad error", s.Error, "either command (stdio) or url (remote) is required")
 		}

@@ -80,8 +80,12 @@ func newServer(reg *Registry, cfg ServerConfig, opts *Options) *server {
 		attempted: make(chan struct{}),
 		state:     StateConnecting,
 	}
-	if s.kind == TransportHTTP || s.kind == TransportSSE {
+	switch s.kind {
+	case TransportHTTP, TransportSSE:
 		s.httpClient = newHTTPClient(cfg.Headers)
+	case TransportWS:
+		// The headers go on the handshake request (WebSocketTransport.Header).
+		s.httpClient = newHTTPClient(nil)
 	}
 	return s
 }

@@ -56,7 +56,8 @@ func (a *attempt) stderrTail() string {
 // lifetime of the session to be (it is passed to ServerConfig.Transport).
 // terminate is how long closing a stdio session waits for the process to
 // exit after stdin is closed, before SIGTERM and then SIGKILL. httpClient is
-// used by remote transports.
+// used by remote transports (for WebSocket, only for the handshake, which
+// carries c.Headers itself).
 func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, httpClient *http.Client) (*attempt, error) {
 	kind := c.TransportType()
 	switch kind {
@@ -93,7 +94,10 @@ func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, ht
 			kind:      kind,
 		}, nil
 	case TransportWS:
-		return nil, errors.New("websocket transport is not supported yet")
+		return &attempt{
+			transport: &WebSocketTransport{URL: c.URL, Header: headerOf(c.Headers), HTTPClient: httpClient},
+			kind:      kind,
+		}, nil
 	default:
 		return nil, fmt.Errorf("unknown transport type %q", c.Type)
 	}
@@ -120,6 +124,19 @@ func newHTTPClient(headers map[string]string) *http.Client {
 		rt = &headerRoundTripper{base: base, headers: maps.Clone(headers)}
 	}
 	return &http.Client{Transport: rt}
+}
+
+// headerOf returns headers as an http.Header, keys canonicalised; nil when
+// there are none.
+func headerOf(headers map[string]string) http.Header {
+	if len(headers) == 0 {
+		return nil
+	}
+	h := make(http.Header, len(headers))
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	return h
 }
 
 // headerRoundTripper adds configured headers to every request. It is safe

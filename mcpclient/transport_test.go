@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -82,10 +81,26 @@ func TestHeaderRoundTripper(t *testing.T) {
 	}
 }
 
+func TestHeaderOf(t *testing.T) {
+	if h := headerOf(nil); h != nil {
+		t.Errorf("headerOf(nil) = %v, want nil", h)
+	}
+	h := headerOf(map[string]string{"x-api-key": "k", "Host": "h"})
+	if len(h) != 2 || h.Get("X-Api-Key") != "k" || h.Get("Host") != "h" {
+		t.Errorf("headerOf = %v", h)
+	}
+}
+
 func TestNewAttempt(t *testing.T) {
 	ctx := context.Background()
-	if _, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp"}, 0, nil); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("ws: err = %v, want not supported yet", err)
+	client := newHTTPClient(nil)
+	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, 0, client)
+	if err != nil {
+		t.Fatalf("ws: %v", err)
+	}
+	wt, ok := ws.transport.(*WebSocketTransport)
+	if !ok || ws.kind != TransportWS || wt.URL != "ws://x/mcp" || wt.HTTPClient != client || wt.Header.Get("Authorization") != "Bearer k" {
+		t.Errorf("ws attempt not configured: %+v %+v", ws, ws.transport)
 	}
 	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, 0, nil)
 	if err != nil {
