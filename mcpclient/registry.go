@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Event kinds, as reported by [Event.Kind].
@@ -96,6 +98,16 @@ type Options struct {
 	// changes its tool list. It is called without locks held, possibly
 	// concurrently for different servers, and should return quickly.
 	OnEvent func(Event)
+	// DefaultCaller answers sampling and elicitation requests of servers
+	// that arrive while no call made with WithCaller is in progress. Nil
+	// means such sampling requests fail and elicitations are declined.
+	DefaultCaller Caller
+	// OnResourceUpdated, when set, receives the resource updates of
+	// subscriptions made with Subscribe.
+	OnResourceUpdated func(context.Context, *mcp.ResourceUpdatedNotificationParams)
+	// Roots are offered to servers that ask for them. Nil offers none and
+	// does not advertise the roots capability.
+	Roots []*mcp.Root
 }
 
 // withDefaults returns a copy of o (nil allowed) with zero values replaced.
@@ -146,6 +158,15 @@ type Tool struct {
 	// InputSchema is the normalised JSON Schema of the arguments (see
 	// [NormalizeSchema]).
 	InputSchema json.RawMessage
+	// OutputSchema is the normalised JSON Schema of the structured
+	// results, nil when the tool declares none.
+	OutputSchema json.RawMessage
+	// Def is the tool's definition as its server sent it (annotations,
+	// icons, metadata), for faces that publish it again under Name. It is
+	// shared: callers do not modify it.
+	Def *mcp.Tool
+
+	def []byte // Def encoded, to tell changed definitions apart
 }
 
 // ServerStatus describes one configured server.
@@ -193,6 +214,9 @@ type Registry struct {
 	mu    sync.Mutex        // serialises rebuilds, guards known
 	known map[string]string // every exposed name ever served -> server
 	snap  atomic.Pointer[snapshot]
+
+	featMu sync.Mutex // serialises feature rebuilds
+	feats  atomic.Pointer[featureSnapshot]
 }
 
 // NewRegistry returns a registry of the given servers; nothing is started
@@ -316,6 +340,26 @@ func (r *Registry) Lookup(name string) (Tool, bool) {
 // is told that the call was cancelled); ErrClosed at shutdown; otherwise
 // the protocol or transport error, wrapped.
 func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) (*Result, error) {
+	s, t, argv, err := r.resolve(name, args)
+	if err != nil {
+		return nil, err
+	}
+	return s.call(ctx, r.life, name, t.Original, argv)
+}
+
+// CallTool is Call with the result as the server sent it (content of every
+// kind, structured content, metadata), for callers that pass it on whole.
+// Errors are Call's.
+func (r *Registry) CallTool(ctx context.Context, name string, args json.RawMessage) (*mcp.CallToolResult, error) {
+	s, t, argv, err := r.resolve(name, args)
+	if err != nil {
+		return nil, err
+	}
+	return s.callRaw(ctx, r.life, name, t.Original, argv)
+}
+
+// resolve finds the server of a tool and checks its arguments.
+func (r *Registry) resolve(name string, args json.RawMessage) (*server, Tool, json.RawMessage, error) {
 	t, ok := r.Lookup(name)
 	if !ok {
 		r.mu.Lock()
@@ -323,17 +367,16 @@ func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) 
 		r.mu.Unlock()
 		if s := r.byName[srvName]; known && s != nil {
 			if sess, state, lastErr := s.current(); sess == nil {
-				return nil, s.unavailable(name, state, lastErr)
+				return nil, Tool{}, nil, s.unavailable(name, state, lastErr)
 			}
 		}
-		return nil, fmt.Errorf("calling tool %q: %w", name, ErrUnknownTool)
+		return nil, Tool{}, nil, fmt.Errorf("calling tool %q: %w", name, ErrUnknownTool)
 	}
 	argv, err := callArguments(args)
 	if err != nil {
-		return nil, fmt.Errorf("calling tool %q: %w", name, err)
+		return nil, Tool{}, nil, fmt.Errorf("calling tool %q: %w", name, err)
 	}
-	s := r.byName[t.Server]
-	return s.call(ctx, r.life, name, t.Original, argv)
+	return r.byName[t.Server], t, argv, nil
 }
 
 // callArguments checks that args is a JSON object; empty and null become {}.
@@ -436,12 +479,15 @@ func (r *Registry) rebuild() {
 		}
 		t := srcs[i].tool
 		tools = append(tools, Tool{
-			Name:        n,
-			Server:      srcs[i].server,
-			Original:    t.Original,
-			Description: t.Description,
-			Title:       t.Title,
-			InputSchema: t.Schema,
+			Name:         n,
+			Server:       srcs[i].server,
+			Original:     t.Original,
+			Description:  t.Description,
+			Title:        t.Title,
+			InputSchema:  t.Schema,
+			OutputSchema: t.Output,
+			Def:          t.Def,
+			def:          t.def,
 		})
 	}
 	slices.SortFunc(tools, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
@@ -459,5 +505,6 @@ func (r *Registry) rebuild() {
 
 func equalTool(a, b Tool) bool {
 	return a.Name == b.Name && a.Server == b.Server && a.Original == b.Original &&
-		a.Description == b.Description && a.Title == b.Title && bytes.Equal(a.InputSchema, b.InputSchema)
+		a.Description == b.Description && a.Title == b.Title && bytes.Equal(a.InputSchema, b.InputSchema) &&
+		bytes.Equal(a.OutputSchema, b.OutputSchema) && bytes.Equal(a.def, b.def)
 }

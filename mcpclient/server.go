@@ -41,6 +41,9 @@ type serverTool struct {
 	Title       string
 	Description string
 	Schema      json.RawMessage
+	Output      json.RawMessage // normalised output schema; nil for none
+	Def         *mcp.Tool       // as the server sent it
+	def         []byte          // Def encoded
 }
 
 // server supervises the connection to one MCP server. Its state is guarded
@@ -54,6 +57,7 @@ type server struct {
 	timeout    time.Duration
 	sem        chan struct{}
 	httpClient *http.Client // remote transports only
+	calls      inflight     // calls in progress, to route what the server sends during them
 
 	attempted     chan struct{} // closed once the first attempt ended, or the server will never run
 	attemptedOnce sync.Once
@@ -64,6 +68,7 @@ type server struct {
 	restarts  int
 	session   *mcp.ClientSession
 	tools     []serverTool // nil unless ready
+	feats     features     // empty unless ready
 	lastEvent string       // kind of the last event emitted
 	closeErr  error        // from closing the session at shutdown
 }
@@ -175,24 +180,42 @@ func (s *server) serve(ctx context.Context) time.Duration {
 		return 0
 	}
 	refresh := make(chan struct{}, 1)
-	client := mcp.NewClient(&mcp.Implementation{Name: s.opts.ClientName, Version: s.opts.ClientVersion}, &mcp.ClientOptions{
-		Logger:       s.log,
-		Capabilities: &mcp.ClientCapabilities{},
-		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
-			select {
-			case refresh <- struct{}{}:
-			default: // a refresh is already pending
+	refreshFeats := make(chan struct{}, 1)
+	signal := func(ch chan struct{}) {
+		select {
+		case ch <- struct{}{}:
+		default: // a refresh is already pending
+		}
+	}
+	copts := &mcp.ClientOptions{
+		Logger:                     s.log,
+		Capabilities:               &mcp.ClientCapabilities{},
+		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { signal(refresh) },
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { signal(refreshFeats) },
+		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { signal(refreshFeats) },
+		ResourceUpdatedHandler: func(ctx context.Context, req *mcp.ResourceUpdatedNotificationRequest) {
+			if s.opts.OnResourceUpdated != nil {
+				s.opts.OnResourceUpdated(ctx, req.Params)
 			}
 		},
-	})
+	}
+	if s.opts.Roots != nil {
+		copts.Capabilities.RootsV2 = &mcp.RootCapabilities{}
+	}
+	s.clientHandlers(copts)
+	client := mcp.NewClient(&mcp.Implementation{Name: s.opts.ClientName, Version: s.opts.ClientVersion}, copts)
+	client.AddRoots(s.opts.Roots...)
 
 	timer := time.AfterFunc(s.opts.ConnectTimeout, cancelConn)
 	sess, err := client.Connect(connCtx, a.transport, &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
 	var tools []serverTool
+	var feats features
 	if err == nil {
 		tools, err = listTools(connCtx, sess, s.cfg)
 		if err != nil {
 			err = errors.Join(err, closeSession(sess))
+		} else {
+			feats = s.listFeatures(connCtx, sess)
 		}
 	}
 	if !timer.Stop() && ctx.Err() == nil {
@@ -207,7 +230,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	}
 
 	readyAt := time.Now()
-	s.ready(sess, tools)
+	s.ready(sess, tools, feats)
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	for {
@@ -223,6 +246,8 @@ func (s *server) serve(ctx context.Context) time.Duration {
 			return time.Since(readyAt)
 		case <-refresh:
 			s.refreshTools(connCtx, sess)
+		case <-refreshFeats:
+			s.refreshFeatures(connCtx, sess)
 		}
 	}
 }
@@ -253,23 +278,30 @@ func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) (
 		if title == "" && t.Annotations != nil {
 			title = t.Annotations.Title
 		}
-		tools = append(tools, serverTool{
+		st := serverTool{
 			Original:    t.Name,
 			Title:       title,
 			Description: t.Description,
 			Schema:      NormalizeSchema(t.InputSchema),
-		})
+			Def:         t,
+		}
+		if t.OutputSchema != nil {
+			st.Output = NormalizeSchema(t.OutputSchema)
+		}
+		st.def, _ = json.Marshal(t)
+		tools = append(tools, st)
 	}
 	return tools, nil
 }
 
 // ready publishes a new session and its tools.
-func (s *server) ready(sess *mcp.ClientSession, tools []serverTool) {
+func (s *server) ready(sess *mcp.ClientSession, tools []serverTool, feats features) {
 	s.mu.Lock()
 	s.state = StateReady
 	s.lastErr = ""
 	s.session = sess
 	s.tools = tools
+	s.feats = feats
 	s.lastEvent = EventUp
 	s.mu.Unlock()
 	version := ""
@@ -278,6 +310,7 @@ func (s *server) ready(sess *mcp.ClientSession, tools []serverTool) {
 	}
 	s.log.Info("mcp server ready", "transport", s.kind, "tools", len(tools), "protocol", version)
 	s.reg.rebuild()
+	s.reg.rebuildFeatures()
 	s.markAttempted()
 	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
 }
@@ -310,7 +343,8 @@ func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
 }
 
 func equalServerTool(a, b serverTool) bool {
-	return a.Original == b.Original && a.Title == b.Title && a.Description == b.Description && string(a.Schema) == string(b.Schema)
+	return a.Original == b.Original && a.Title == b.Title && a.Description == b.Description &&
+		string(a.Schema) == string(b.Schema) && string(a.def) == string(b.def)
 }
 
 // failed records a failed connection attempt. a is nil when no transport
@@ -375,9 +409,11 @@ func (s *server) down(ctx context.Context, a *attempt, waitErr error, lived time
 	s.lastErr = reason
 	s.session = nil
 	s.tools = nil
+	s.feats = features{}
 	s.lastEvent = EventDown
 	s.mu.Unlock()
 	s.reg.rebuild()
+	s.reg.rebuildFeatures()
 	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: reason})
 }
 
@@ -388,16 +424,31 @@ func (s *server) stopped(closeErr error) {
 	s.lastErr = "closed"
 	s.session = nil
 	s.tools = nil
+	s.feats = features{}
 	if closeErr != nil {
 		s.closeErr = fmt.Errorf("mcp server %q: %w", s.cfg.Name, closeErr)
 	}
 	s.mu.Unlock()
 	s.reg.rebuild()
+	s.reg.rebuildFeatures()
 }
 
-// call runs one tool call on the server. name is the exposed name, used in
-// errors the model reads; life is the registry's lifetime.
+// call runs one tool call on the server and converts its result to text.
+// name is the exposed name, used in errors the model reads; life is the
+// registry's lifetime.
 func (s *server) call(ctx, life context.Context, name, original string, args json.RawMessage) (*Result, error) {
+	res, err := s.callRaw(ctx, life, name, original, args)
+	if err != nil {
+		return nil, err
+	}
+	r := ResultText(res, s.opts.MaxResultBytes)
+	return &r, nil
+}
+
+// callRaw runs one tool call on the server and returns its result as the
+// server sent it. The call is made for the Caller of ctx, if any: what the
+// server sends during the call goes to it.
+func (s *server) callRaw(ctx, life context.Context, name, original string, args json.RawMessage) (*mcp.CallToolResult, error) {
 	callCtx, cancel := context.WithTimeoutCause(ctx, s.timeout, errCallTimedOut)
 	defer cancel()
 	stop := context.AfterFunc(life, cancel)
@@ -416,12 +467,19 @@ func (s *server) call(ctx, life context.Context, name, original string, args jso
 	if sess == nil {
 		return nil, s.unavailable(name, state, lastErr)
 	}
-	res, err := sess.CallTool(callCtx, &mcp.CallToolParams{Name: original, Arguments: args})
+	params := &mcp.CallToolParams{Name: original, Arguments: args}
+	if ci, ok := callerOf(ctx); ok {
+		token, end := s.calls.begin(s.cfg.Name, ci)
+		defer end()
+		if token != "" {
+			params.SetProgressToken(token)
+		}
+	}
+	res, err := sess.CallTool(callCtx, params)
 	if err != nil {
 		return nil, s.callError(ctx, life, callCtx, name, original, err)
 	}
-	r := ResultText(res, s.opts.MaxResultBytes)
-	return &r, nil
+	return res, nil
 }
 
 // callError explains why a call failed: the caller's cancellation, the

@@ -1,0 +1,170 @@
+package mcpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Caller is whoever made a tool call: a chat completion, an MCP client of
+// the bridge, a command. While a server works on the call, the requests and
+// notifications it sends the bridge go to the call's Caller: sampling,
+// elicitation, progress and logging. Implementations must be safe for
+// concurrent use.
+type Caller interface {
+	// CreateMessage answers a server's sampling/createMessage.
+	CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error)
+	// Elicit answers a server's elicitation/create.
+	Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error)
+	// Progress passes on a progress notification; its token is the one
+	// the caller gave with WithCaller.
+	Progress(ctx context.Context, p *mcp.ProgressNotificationParams)
+	// Log passes on a log message the server sent during the call.
+	Log(ctx context.Context, server string, p *mcp.LoggingMessageParams)
+}
+
+// ErrNoCaller is returned to a server that asks for sampling or elicitation
+// while no call of a caller able to answer is in progress.
+var ErrNoCaller = errors.New("no client is attached that can answer this request")
+
+type callerKey struct{}
+
+// callerInfo is the caller of one call and the progress token it wants
+// progress under (nil for none).
+type callerInfo struct {
+	c     Caller
+	token any
+}
+
+// WithCaller returns a context whose tool calls are made on behalf of c.
+// progressToken, when not nil, is the token c wants progress notifications
+// under (the one its own client sent); the server gets a token of the
+// bridge's and its progress is passed on under progressToken.
+func WithCaller(ctx context.Context, c Caller, progressToken any) context.Context {
+	return context.WithValue(ctx, callerKey{}, callerInfo{c: c, token: progressToken})
+}
+
+func callerOf(ctx context.Context) (callerInfo, bool) {
+	ci, ok := ctx.Value(callerKey{}).(callerInfo)
+	return ci, ok && ci.c != nil
+}
+
+// inflight tracks the calls a server is working on, to route what the
+// server sends during them. It is safe for concurrent use.
+type inflight struct {
+	mu     sync.Mutex
+	calls  []*inflightCall // in start order
+	tokens map[string]*inflightCall
+	next   atomic.Uint64
+}
+
+type inflightCall struct {
+	caller callerInfo
+	token  string // the progress token sent to the server; "" for none
+}
+
+// begin records a call of ci; the returned token (possibly "") goes to the
+// server, and end must be called when the call returns.
+func (f *inflight) begin(server string, ci callerInfo) (token string, end func()) {
+	c := &inflightCall{caller: ci}
+	if ci.token != nil {
+		c.token = fmt.Sprintf("mcp-bridge/%s/%d", server, f.next.Add(1))
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	if c.token != "" {
+		if f.tokens == nil {
+			f.tokens = map[string]*inflightCall{}
+		}
+		f.tokens[c.token] = c
+	}
+	f.mu.Unlock()
+	return c.token, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i, o := range f.calls {
+			if o == c {
+				f.calls = append(f.calls[:i], f.calls[i+1:]...)
+				break
+			}
+		}
+		if c.token != "" {
+			delete(f.tokens, c.token)
+		}
+	}
+}
+
+// current returns the caller that a server request without a token belongs
+// to. MCP does not say which call a sampling or elicitation request serves,
+// so it goes to the caller of the newest call in progress; when there is
+// none, ok is false.
+func (f *inflight) current() (Caller, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.calls) - 1; i >= 0; i-- {
+		if c := f.calls[i].caller.c; c != nil {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// byToken returns the call a progress token was issued for.
+func (f *inflight) byToken(token any) (*inflightCall, bool) {
+	s, ok := token.(string)
+	if !ok {
+		return nil, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.tokens[s]
+	return c, ok
+}
+
+// clientHandlers are the go-sdk client options that route a server's
+// requests and notifications to callers.
+func (s *server) clientHandlers(opts *mcp.ClientOptions) {
+	caller := func() (Caller, bool) {
+		if c, ok := s.calls.current(); ok {
+			return c, true
+		}
+		if s.opts.DefaultCaller != nil {
+			return s.opts.DefaultCaller, true
+		}
+		return nil, false
+	}
+	opts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+		c, ok := caller()
+		if !ok {
+			return nil, fmt.Errorf("sampling: %w", ErrNoCaller)
+		}
+		return c.CreateMessage(ctx, s.cfg.Name, req.Params)
+	}
+	opts.ElicitationHandler = func(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		c, ok := caller()
+		if !ok {
+			return &mcp.ElicitResult{Action: "decline"}, nil
+		}
+		return c.Elicit(ctx, s.cfg.Name, req.Params)
+	}
+	opts.ProgressNotificationHandler = func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
+		c, ok := s.calls.byToken(req.Params.ProgressToken)
+		if !ok || c.caller.token == nil {
+			return
+		}
+		p := *req.Params
+		p.ProgressToken = c.caller.token
+		c.caller.c.Progress(ctx, &p)
+	}
+	opts.LoggingMessageHandler = func(ctx context.Context, req *mcp.LoggingMessageRequest) {
+		if c, ok := s.calls.current(); ok {
+			c.Log(ctx, s.cfg.Name, req.Params)
+			return
+		}
+		s.log.Debug("mcp server log", "level", req.Params.Level, "logger", req.Params.Logger, "data", req.Params.Data)
+	}
+}

@@ -1,0 +1,154 @@
+package mcpclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
+)
+
+// docServer is a real MCP server with resources, a template and a prompt,
+// and a tool that reports progress, asks for sampling and elicitation.
+func docServer(name string) *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1"}, nil)
+	s.AddResource(&mcp.Resource{URI: "doc://" + name + "/readme", Name: "readme", MIMEType: "text/plain"},
+		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "readme of " + name}}}, nil
+		})
+	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "doc://" + name + "/items/{id}", Name: "item"},
+		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "item " + req.Params.URI}}}, nil
+		})
+	s.AddPrompt(&mcp.Prompt{Name: "greet", Arguments: []*mcp.PromptArgument{{Name: "who", Required: true}}},
+		func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "hello " + req.Params.Arguments["who"] + " from " + name}}}}, nil
+		})
+	s.AddTool(&mcp.Tool{Name: "work", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if tok := req.Params.GetProgressToken(); tok != nil {
+				_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Total: 2, Message: "half"})
+			}
+			_ = req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "working"})
+			sampled, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10,
+				Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "say hi"}}}})
+			if err != nil {
+				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "sampling failed: " + err.Error()}}}, nil
+			}
+			el, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "ok?", RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{}}})
+			action := "error: " + fmt.Sprint(err)
+			if err == nil {
+				action = el.Action
+			}
+			text := sampled.Content.(*mcp.TextContent).Text
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text + "/" + action}}}, nil
+		})
+	return s
+}
+
+// testCaller records what reaches it and answers sampling and elicitation.
+type testCaller struct {
+	mu       sync.Mutex
+	progress []*mcp.ProgressNotificationParams
+	logs     []string
+	servers  []string
+}
+
+func (c *testCaller) CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
+	c.mu.Lock()
+	c.servers = append(c.servers, server)
+	c.mu.Unlock()
+	return &mcp.CreateMessageResult{Role: "assistant", Model: "m", Content: &mcp.TextContent{Text: "hi from the caller"}}, nil
+}
+
+func (c *testCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+	return &mcp.ElicitResult{Action: "accept", Content: map[string]any{}}, nil
+}
+
+func (c *testCaller) Progress(ctx context.Context, p *mcp.ProgressNotificationParams) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.progress = append(c.progress, p)
+}
+
+func (c *testCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessageParams) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logs = append(c.logs, fmt.Sprintf("%s:%v", server, p.Data))
+}
+
+func TestResourcesAndPrompts(t *testing.T) {
+	r, _ := start(t, nil, mcptest.InMemory("alpha", docServer("alpha")), mcptest.InMemory("beta", docServer("beta")))
+	res := r.Resources()
+	if len(res) != 2 || res[0].Server != "alpha" || res[0].Def.URI != "doc://alpha/readme" {
+		t.Fatalf("resources %+v", res)
+	}
+	if n := len(r.ResourceTemplates()); n != 2 {
+		t.Fatalf("%d templates", n)
+	}
+	ctx := context.Background()
+	got, err := r.ReadResource(ctx, "doc://beta/readme")
+	if err != nil || got.Contents[0].Text != "readme of beta" {
+		t.Fatalf("read: %v %v", got, err)
+	}
+	got, err = r.ReadResource(ctx, "doc://alpha/items/42")
+	if err != nil || got.Contents[0].Text != "item doc://alpha/items/42" {
+		t.Fatalf("template read: %v %v", got, err)
+	}
+	if _, err := r.ReadResource(ctx, "doc://gamma/x"); !errors.Is(err, mcpclient.ErrUnknownResource) {
+		t.Errorf("unknown resource: %v", err)
+	}
+
+	prompts := r.Prompts()
+	if len(prompts) != 2 || prompts[0].Name != "alpha__greet" || prompts[1].Name != "beta__greet" || prompts[1].Original != "greet" {
+		t.Fatalf("prompts %+v", prompts)
+	}
+	pr, err := r.GetPrompt(ctx, "beta__greet", map[string]string{"who": "ann"})
+	if err != nil || pr.Messages[0].Content.(*mcp.TextContent).Text != "hello ann from beta" {
+		t.Fatalf("prompt: %v %v", pr, err)
+	}
+	if _, err := r.GetPrompt(ctx, "greet", nil); !errors.Is(err, mcpclient.ErrUnknownPrompt) {
+		t.Errorf("unknown prompt: %v", err)
+	}
+}
+
+// TestCallerRouting checks that what a server sends during a call reaches
+// the caller of that call: progress under the caller's own token, logs,
+// sampling and elicitation answered by it.
+func TestCallerRouting(t *testing.T) {
+	r, _ := start(t, nil, mcptest.InMemory("alpha", docServer("alpha")))
+	c := &testCaller{}
+	ctx := mcpclient.WithCaller(context.Background(), c, "client-token-7")
+	res, err := r.CallTool(ctx, "alpha__work", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := res.Content[0].(*mcp.TextContent).Text; text != "hi from the caller/accept" {
+		t.Fatalf("result %q", text)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.progress) != 1 || c.progress[0].ProgressToken != "client-token-7" || c.progress[0].Message != "half" {
+		t.Errorf("progress %+v", c.progress)
+	}
+	if len(c.servers) != 1 || c.servers[0] != "alpha" {
+		t.Errorf("sampling servers %v", c.servers)
+	}
+}
+
+// TestNoCaller checks sampling fails and elicitation is declined when no
+// caller is attached.
+func TestNoCaller(t *testing.T) {
+	r, _ := start(t, nil, mcptest.InMemory("alpha", docServer("alpha")))
+	res := call(t, r, "alpha__work", "{}")
+	if !res.IsError || !strings.Contains(res.Text, "no client is attached") {
+		t.Errorf("result %+v", res)
+	}
+}
