@@ -73,8 +73,8 @@ func (e *events) server(ev mcpclient.Event) {
 		a.Type = "server_up"
 	case "down":
 		a.Type = "server_down"
-	case "tools_changed":
-		a.Type = "tools_changed"
+	case mcpclient.EventToolsChanged, mcpclient.EventResourcesChanged, mcpclient.EventPromptsChanged:
+		a.Type = ev.Kind
 	default:
 		a.Type = "server_" + ev.Kind
 	}

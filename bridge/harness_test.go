@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,7 +90,19 @@ func newHarness(t *testing.T, opts Options, servers []mcpclient.ServerConfig, re
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := mcpclient.NewRegistry(servers, &mcpclient.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, CallTimeout: 5 * time.Second})
+	// The bridge is made after the registry; events reach it once it exists.
+	var bp atomic.Pointer[Server]
+	reg := mcpclient.NewRegistry(servers, &mcpclient.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, CallTimeout: 5 * time.Second,
+		OnEvent: func(ev mcpclient.Event) {
+			if b := bp.Load(); b != nil {
+				b.Publish(ev)
+			}
+		},
+		OnResourceUpdated: func(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+			if b := bp.Load(); b != nil {
+				b.ResourceUpdated(ctx, p)
+			}
+		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	reg.Start(ctx)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
@@ -102,6 +115,7 @@ func newHarness(t *testing.T, opts Options, servers []mcpclient.ServerConfig, re
 	if err != nil {
 		t.Fatal(err)
 	}
+	bp.Store(b)
 	srv := httptest.NewServer(b.Handler())
 	t.Cleanup(func() {
 		srv.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
@@ -77,6 +78,9 @@ type Options struct {
 	PendingTTL time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// AllowedOrigins are the browser origins allowed on the MCP face
+	// besides loopback hosts and the bridge's own host; "*" allows any.
+	AllowedOrigins []string
 }
 
 // Server serves the bridge's HTTP routes. Create it with New.
@@ -87,6 +91,7 @@ type Server struct {
 	tools   *toolCache
 	pending *pendingTurns
 	events  *events
+	face    *face // nil when Tools is not a Registry
 }
 
 // New returns a Server with opts' zero values replaced by defaults.
@@ -130,6 +135,9 @@ func New(opts Options) (*Server, error) {
 		pending: newPendingTurns(opts.PendingTTL, 10000),
 		events:  newEvents(log),
 	}
+	if reg, ok := opts.Tools.(Registry); ok {
+		s.face = newFace(reg, opts.Version, log)
+	}
 	s.echo = s.routes()
 	return s, nil
 }
@@ -137,9 +145,23 @@ func New(opts Options) (*Server, error) {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Publish sends a server event (up, down, tools changed) to the activity
-// feed. It is safe for concurrent use.
-func (s *Server) Publish(ev mcpclient.Event) { s.events.server(ev) }
+// Publish sends a registry event (a server up or down, tools, resources or
+// prompts changed) to the activity feed and updates the MCP face, whose
+// clients are told of the change. It is safe for concurrent use.
+func (s *Server) Publish(ev mcpclient.Event) {
+	if s.face != nil {
+		s.face.sync()
+	}
+	s.events.server(ev)
+}
+
+// ResourceUpdated passes a resource update from a server to the MCP
+// face's subscribed clients. It is safe for concurrent use.
+func (s *Server) ResourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+	if s.face != nil {
+		s.face.resourceUpdated(ctx, p)
+	}
+}
 
 // Close ends the activity feed's streams. In-flight chat requests are not
 // affected; shut the http.Server down first to drain them.
@@ -160,6 +182,9 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/v1/models", s.models)
 	api.GET("/models", s.models)
 	api.GET("/v1/events", s.events.serve)
+	if s.face != nil {
+		s.mountMCP(api)
+	}
 	return e
 }
 

@@ -2,7 +2,6 @@ package mcpclient_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,44 +13,6 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
-
-// docServer is a real MCP server with resources, a template and a prompt,
-// and a tool that reports progress, asks for sampling and elicitation.
-func docServer(name string) *mcp.Server {
-	s := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1"}, nil)
-	s.AddResource(&mcp.Resource{URI: "doc://" + name + "/readme", Name: "readme", MIMEType: "text/plain"},
-		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "readme of " + name}}}, nil
-		})
-	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "doc://" + name + "/items/{id}", Name: "item"},
-		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "item " + req.Params.URI}}}, nil
-		})
-	s.AddPrompt(&mcp.Prompt{Name: "greet", Arguments: []*mcp.PromptArgument{{Name: "who", Required: true}}},
-		func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "hello " + req.Params.Arguments["who"] + " from " + name}}}}, nil
-		})
-	s.AddTool(&mcp.Tool{Name: "work", InputSchema: json.RawMessage(`{"type":"object"}`)},
-		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			if tok := req.Params.GetProgressToken(); tok != nil {
-				_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Total: 2, Message: "half"})
-			}
-			_ = req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "working"})
-			sampled, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10,
-				Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "say hi"}}}})
-			if err != nil {
-				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "sampling failed: " + err.Error()}}}, nil
-			}
-			el, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "ok?", RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{}}})
-			action := "error: " + fmt.Sprint(err)
-			if err == nil {
-				action = el.Action
-			}
-			text := sampled.Content.(*mcp.TextContent).Text
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text + "/" + action}}}, nil
-		})
-	return s
-}
 
 // testCaller records what reaches it and answers sampling and elicitation.
 type testCaller struct {
@@ -85,7 +46,7 @@ func (c *testCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessa
 }
 
 func TestResourcesAndPrompts(t *testing.T) {
-	r, _ := start(t, nil, mcptest.InMemory("alpha", docServer("alpha")), mcptest.InMemory("beta", docServer("beta")))
+	r, _ := start(t, nil, mcptest.InMemory("alpha", mcptest.NewFeatureServer("alpha")), mcptest.InMemory("beta", mcptest.NewFeatureServer("beta")))
 	res := r.Resources()
 	if len(res) != 2 || res[0].Server != "alpha" || res[0].Def.URI != "doc://alpha/readme" {
 		t.Fatalf("resources %+v", res)
@@ -123,7 +84,7 @@ func TestResourcesAndPrompts(t *testing.T) {
 // the caller of that call: progress under the caller's own token, logs,
 // sampling and elicitation answered by it.
 func TestCallerRouting(t *testing.T) {
-	r, _ := start(t, nil, mcptest.InMemory("alpha", docServer("alpha")))
+	r, _ := start(t, nil, mcptest.InMemory("alpha", mcptest.NewFeatureServer("alpha")))
 	c := &testCaller{}
 	ctx := mcpclient.WithCaller(context.Background(), c, "client-token-7")
 	res, err := r.CallTool(ctx, "alpha__work", nil)
@@ -146,7 +107,7 @@ func TestCallerRouting(t *testing.T) {
 // TestNoCaller checks sampling fails and elicitation is declined when no
 // caller is attached.
 func TestNoCaller(t *testing.T) {
-	r, _ := start(t, nil, mcptest.InMemory("alpha", docServer("alpha")))
+	r, _ := start(t, nil, mcptest.InMemory("alpha", mcptest.NewFeatureServer("alpha")))
 	res := call(t, r, "alpha__work", "{}")
 	if !res.IsError || !strings.Contains(res.Text, "no client is attached") {
 		t.Errorf("result %+v", res)

@@ -1,0 +1,272 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// Registry is what the MCP face needs of the tool registry beyond Tools:
+// results passed on whole, resources, prompts and completions.
+type Registry interface {
+	Tools
+	CallTool(ctx context.Context, name string, args json.RawMessage) (*mcp.CallToolResult, error)
+	Resources() []mcpclient.Resource
+	ResourceTemplates() []mcpclient.ResourceTemplate
+	Prompts() []mcpclient.Prompt
+	FeaturesVersion() uint64
+	ReadResource(ctx context.Context, uri string) (*mcp.ReadResourceResult, error)
+	GetPrompt(ctx context.Context, name string, args map[string]string) (*mcp.GetPromptResult, error)
+	Complete(ctx context.Context, p *mcp.CompleteParams) (*mcp.CompleteResult, error)
+	Subscribe(ctx context.Context, uri string) error
+	Unsubscribe(ctx context.Context, uri string) error
+}
+
+var _ Registry = (*mcpclient.Registry)(nil)
+
+// face is the bridge as an MCP server: one go-sdk server whose tools,
+// resources, templates and prompts mirror the registry's, kept current by
+// sync. Every transport (streamable HTTP, SSE, WebSocket) serves it.
+type face struct {
+	reg Registry
+	srv *mcp.Server
+	log *slog.Logger
+
+	mu        sync.Mutex // serialises sync
+	versions  [2]uint64  // registry versions (tools, features) last synced
+	synced    bool
+	tools     map[string]string // exposed name -> published definition
+	resources map[string]string // URI -> server
+	templates map[string]string // URI template -> server
+	prompts   map[string]string // exposed name -> published definition
+}
+
+func newFace(reg Registry, version string, log *slog.Logger) *face {
+	f := &face{reg: reg, log: log, tools: map[string]string{}, resources: map[string]string{},
+		templates: map[string]string{}, prompts: map[string]string{}}
+	f.srv = mcp.NewServer(&mcp.Implementation{Name: "mcp-bridge", Version: version}, &mcp.ServerOptions{
+		Logger:       log,
+		HasTools:     true,
+		HasResources: true,
+		HasPrompts:   true,
+		Instructions: "mcp-bridge: the tools, resources and prompts of several MCP servers. Tool and prompt names are <server>__<name>.",
+		CompletionHandler: func(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			return reg.Complete(ctx, req.Params)
+		},
+		SubscribeHandler: func(ctx context.Context, req *mcp.SubscribeRequest) error {
+			return reg.Subscribe(ctx, req.Params.URI)
+		},
+		UnsubscribeHandler: func(ctx context.Context, req *mcp.UnsubscribeRequest) error {
+			return reg.Unsubscribe(ctx, req.Params.URI)
+		},
+	})
+	// Every request sees the registry as it is now, even if the event
+	// that would have synced the face has not been handled yet.
+	f.srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			f.sync()
+			return next(ctx, method, req)
+		}
+	})
+	f.sync()
+	return f
+}
+
+// sync brings the server's lists in line with the registry, when the
+// registry changed since the last sync. go-sdk tells connected clients of
+// each change with a list_changed notification. It is cheap when nothing
+// changed.
+func (f *face) sync() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := [2]uint64{f.reg.Version(), f.reg.FeaturesVersion()}
+	if f.synced && v == f.versions {
+		return
+	}
+	f.synced, f.versions = true, v
+
+	want := map[string]bool{}
+	for _, t := range f.reg.Tools() {
+		want[t.Name] = true
+		def := publishedTool(t)
+		key, _ := json.Marshal(def)
+		if f.tools[t.Name] == string(key) {
+			continue
+		}
+		f.tools[t.Name] = string(key)
+		f.srv.AddTool(def, f.callTool(t.Name))
+	}
+	var gone []string
+	for name := range f.tools {
+		if !want[name] {
+			gone = append(gone, name)
+			delete(f.tools, name)
+		}
+	}
+	if len(gone) > 0 {
+		f.srv.RemoveTools(gone...)
+	}
+
+	want = map[string]bool{}
+	for _, r := range f.reg.Resources() {
+		want[r.Def.URI] = true
+		key, _ := json.Marshal(r.Def)
+		if f.resources[r.Def.URI] == string(key) {
+			continue
+		}
+		f.resources[r.Def.URI] = string(key)
+		f.srv.AddResource(r.Def, f.readResource)
+	}
+	gone = gone[:0]
+	for uri := range f.resources {
+		if !want[uri] {
+			gone = append(gone, uri)
+			delete(f.resources, uri)
+		}
+	}
+	if len(gone) > 0 {
+		f.srv.RemoveResources(gone...)
+	}
+
+	want = map[string]bool{}
+	for _, t := range f.reg.ResourceTemplates() {
+		if want[t.Def.URITemplate] {
+			continue
+		}
+		want[t.Def.URITemplate] = true
+		key, _ := json.Marshal(t.Def)
+		if f.templates[t.Def.URITemplate] == string(key) {
+			continue
+		}
+		f.templates[t.Def.URITemplate] = string(key)
+		f.srv.AddResourceTemplate(t.Def, f.readResource)
+	}
+	gone = gone[:0]
+	for tmpl := range f.templates {
+		if !want[tmpl] {
+			gone = append(gone, tmpl)
+			delete(f.templates, tmpl)
+		}
+	}
+	if len(gone) > 0 {
+		f.srv.RemoveResourceTemplates(gone...)
+	}
+
+	want = map[string]bool{}
+	for _, p := range f.reg.Prompts() {
+		want[p.Name] = true
+		def := *p.Def
+		def.Name = p.Name
+		key, _ := json.Marshal(def)
+		if f.prompts[p.Name] == string(key) {
+			continue
+		}
+		f.prompts[p.Name] = string(key)
+		name := p.Name
+		f.srv.AddPrompt(&def, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return f.reg.GetPrompt(ctx, name, req.Params.Arguments)
+		})
+	}
+	gone = gone[:0]
+	for name := range f.prompts {
+		if !want[name] {
+			gone = append(gone, name)
+			delete(f.prompts, name)
+		}
+	}
+	if len(gone) > 0 {
+		f.srv.RemovePrompts(gone...)
+	}
+}
+
+// publishedTool is a registry tool as the face lists it: the server's own
+// definition under the exposed name, with the normalised schemas.
+func publishedTool(t mcpclient.Tool) *mcp.Tool {
+	def := &mcp.Tool{}
+	if t.Def != nil {
+		*def = *t.Def
+	}
+	def.Name = t.Name
+	def.Description = t.Description
+	def.InputSchema = t.InputSchema
+	def.OutputSchema = nil
+	if t.OutputSchema != nil {
+		def.OutputSchema = t.OutputSchema
+	}
+	return def
+}
+
+// callTool passes a call on to the registry for the face's client, which
+// also gets whatever the server sends during the call.
+func (f *face) callTool(name string) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx = mcpclient.WithCaller(ctx, &faceCaller{ss: req.Session}, req.Params.GetProgressToken())
+		res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
+		if err == nil {
+			return res, nil
+		}
+		var rpcErr *jsonrpc.Error
+		if errors.As(err, &rpcErr) || ctx.Err() != nil {
+			return nil, err
+		}
+		// The call could not be made (server down, timeout, bad
+		// arguments): a result the client can show, as for a tool error.
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+	}
+}
+
+func (f *face) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	res, err := f.reg.ReadResource(ctx, req.Params.URI)
+	if errors.Is(err, mcpclient.ErrUnknownResource) {
+		return nil, mcp.ResourceNotFoundError(req.Params.URI)
+	}
+	return res, err
+}
+
+// resourceUpdated passes a downstream resource update to the face's
+// subscribed clients.
+func (f *face) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+	if err := f.srv.ResourceUpdated(ctx, p); err != nil {
+		f.log.Debug("passing on a resource update", "uri", p.URI, "err", err)
+	}
+}
+
+// faceCaller is an MCP client of the face, answering what a downstream
+// server asks while serving that client's call.
+type faceCaller struct {
+	ss *mcp.ServerSession
+}
+
+func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
+	if c.ss == nil {
+		return nil, fmt.Errorf("sampling for %s: %w", server, mcpclient.ErrNoCaller)
+	}
+	return c.ss.CreateMessage(ctx, p)
+}
+
+func (c *faceCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+	if c.ss == nil {
+		return &mcp.ElicitResult{Action: "decline"}, nil
+	}
+	return c.ss.Elicit(ctx, p)
+}
+
+func (c *faceCaller) Progress(ctx context.Context, p *mcp.ProgressNotificationParams) {
+	if c.ss != nil {
+		_ = c.ss.NotifyProgress(ctx, p)
+	}
+}
+
+func (c *faceCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessageParams) {
+	if c.ss != nil {
+		_ = c.ss.Log(ctx, p)
+	}
+}
