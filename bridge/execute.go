@@ -30,6 +30,8 @@ type toolOutcome struct {
 func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome, error) {
 	outcomes := make([]toolOutcome, len(calls))
 	finished := make(chan int, len(calls))
+	// What the servers ask during these calls is answered for the chat.
+	ctx = mcpclient.WithCaller(ctx, &chatCaller{s: r.s, model: r.req.model}, nil)
 	slots := make(chan struct{}, r.s.opts.MaxParallel)
 	for i := range calls {
 		go func() {

@@ -78,6 +78,10 @@ type Options struct {
 	PendingTTL time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// SamplingModel is the upstream model that answers a server's sampling
+	// request during a chat completion when the request's hints name none
+	// the upstream has. Empty means the chat request's model.
+	SamplingModel string
 	// AllowedOrigins are the browser origins allowed on the MCP face
 	// besides loopback hosts and the bridge's own host; "*" allows any.
 	AllowedOrigins []string
