@@ -28,6 +28,7 @@ type Registry interface {
 	Complete(ctx context.Context, p *mcp.CompleteParams) (*mcp.CompleteResult, error)
 	Subscribe(ctx context.Context, uri string) error
 	Unsubscribe(ctx context.Context, uri string) error
+	SetLoggingLevel(ctx context.Context, level string)
 }
 
 var _ Registry = (*mcpclient.Registry)(nil)
@@ -73,6 +74,11 @@ func newFace(reg Registry, version string, log *slog.Logger) *face {
 	f.srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			f.sync()
+			if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok && method == "logging/setLevel" && p != nil {
+				// Servers log only once asked to; each face session still
+				// gets only the levels it asked for.
+				reg.SetLoggingLevel(ctx, string(p.Level))
+			}
 			return next(ctx, method, req)
 		}
 	})
@@ -188,27 +194,45 @@ func (f *face) sync() {
 }
 
 // publishedTool is a registry tool as the face lists it: the server's own
-// definition under the exposed name, with the normalised schemas.
+// definition under the exposed name. MCP clients get the schemas as the
+// server wrote them ($schema, $defs and all); only a schema that is not an
+// object schema is replaced by its normalised form, which go-sdk requires.
 func publishedTool(t mcpclient.Tool) *mcp.Tool {
 	def := &mcp.Tool{}
 	if t.Def != nil {
 		*def = *t.Def
 	}
 	def.Name = t.Name
-	def.Description = t.Description
-	def.InputSchema = t.InputSchema
-	def.OutputSchema = nil
-	if t.OutputSchema != nil {
+	if !isObjectSchema(def.InputSchema) {
+		def.InputSchema = t.InputSchema
+	}
+	if def.OutputSchema != nil && !isObjectSchema(def.OutputSchema) {
 		def.OutputSchema = t.OutputSchema
 	}
 	return def
+}
+
+// isObjectSchema reports whether a schema, in whatever form go-sdk holds
+// it, says "type": "object".
+func isObjectSchema(schema any) bool {
+	if schema == nil {
+		return false
+	}
+	b, err := json.Marshal(schema)
+	if err != nil {
+		return false
+	}
+	var head struct {
+		Type any `json:"type"`
+	}
+	return json.Unmarshal(b, &head) == nil && head.Type == "object"
 }
 
 // callTool passes a call on to the registry for the face's client, which
 // also gets whatever the server sends during the call.
 func (f *face) callTool(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx = mcpclient.WithCaller(ctx, &faceCaller{ss: req.Session}, req.Params.GetProgressToken())
+		ctx = mcpclient.WithCaller(ctx, &faceCaller{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
 		res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
 		if err == nil {
 			return res, nil
@@ -240,33 +264,50 @@ func (f *face) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotifi
 }
 
 // faceCaller is an MCP client of the face, answering what a downstream
-// server asks while serving that client's call.
+// server asks while serving that client's call. What it sends goes out
+// under the context of the client's call, so that streamable HTTP delivers
+// it on that call's stream, before the result.
 type faceCaller struct {
-	ss *mcp.ServerSession
+	ss  *mcp.ServerSession
+	ctx context.Context // the face call's
+}
+
+var _ mcpclient.OrderedCaller = (*faceCaller)(nil)
+
+// OrderedNotifications asks for the server's notifications before the
+// result: MCP clients show progress and logs of a call while it runs.
+func (c *faceCaller) OrderedNotifications() bool { return true }
+
+// reqCtx is the face call's context while it runs, else ctx.
+func (c *faceCaller) reqCtx(ctx context.Context) context.Context {
+	if c.ctx != nil && c.ctx.Err() == nil {
+		return c.ctx
+	}
+	return ctx
 }
 
 func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
 	if c.ss == nil {
 		return nil, fmt.Errorf("sampling for %s: %w", server, mcpclient.ErrNoCaller)
 	}
-	return c.ss.CreateMessage(ctx, p)
+	return c.ss.CreateMessage(c.reqCtx(ctx), p)
 }
 
 func (c *faceCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error) {
 	if c.ss == nil {
 		return &mcp.ElicitResult{Action: "decline"}, nil
 	}
-	return c.ss.Elicit(ctx, p)
+	return c.ss.Elicit(c.reqCtx(ctx), p)
 }
 
 func (c *faceCaller) Progress(ctx context.Context, p *mcp.ProgressNotificationParams) {
 	if c.ss != nil {
-		_ = c.ss.NotifyProgress(ctx, p)
+		_ = c.ss.NotifyProgress(c.reqCtx(ctx), p)
 	}
 }
 
 func (c *faceCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessageParams) {
 	if c.ss != nil {
-		_ = c.ss.Log(ctx, p)
+		_ = c.ss.Log(c.reqCtx(ctx), p)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -25,6 +26,16 @@ type Caller interface {
 	Progress(ctx context.Context, p *mcp.ProgressNotificationParams)
 	// Log passes on a log message the server sent during the call.
 	Log(ctx context.Context, server string, p *mcp.LoggingMessageParams)
+}
+
+// OrderedCaller is a Caller that wants the notifications a server sends
+// during a call (progress, logs) handled before the call returns. go-sdk
+// hands incoming notifications to handler goroutines but delivers a call's
+// result at once, so a log sent just before the result could otherwise be
+// passed on after it. Honouring this costs one ping round trip per call.
+type OrderedCaller interface {
+	Caller
+	OrderedNotifications() bool
 }
 
 // ErrNoCaller is returned to a server that asks for sampling or elicitation
@@ -65,7 +76,12 @@ type inflight struct {
 type inflightCall struct {
 	caller callerInfo
 	token  string // the progress token sent to the server; "" for none
+	ended  bool   // the call returned; kept a moment for late notifications
 }
+
+// lateNotifications is how long a call that returned still receives the
+// notifications its server sent during it.
+const lateNotifications = 2 * time.Second
 
 // begin records a call of ci; the returned token (possibly "") goes to the
 // server, and end must be called when the call returns.
@@ -85,29 +101,45 @@ func (f *inflight) begin(server string, ci callerInfo) (token string, end func()
 	f.mu.Unlock()
 	return c.token, func() {
 		f.mu.Lock()
-		defer f.mu.Unlock()
-		for i, o := range f.calls {
-			if o == c {
-				f.calls = append(f.calls[:i], f.calls[i+1:]...)
-				break
-			}
+		c.ended = true
+		f.mu.Unlock()
+		time.AfterFunc(lateNotifications, func() { f.remove(c) })
+	}
+}
+
+// remove forgets c.
+func (f *inflight) remove(c *inflightCall) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, o := range f.calls {
+		if o == c {
+			f.calls = append(f.calls[:i], f.calls[i+1:]...)
+			break
 		}
-		if c.token != "" {
-			delete(f.tokens, c.token)
-		}
+	}
+	if c.token != "" {
+		delete(f.tokens, c.token)
 	}
 }
 
 // current returns the caller that a server request without a token belongs
 // to. MCP does not say which call a sampling or elicitation request serves,
 // so it goes to the caller of the newest call in progress; when there is
-// none, ok is false.
-func (f *inflight) current() (Caller, bool) {
+// none, ok is false. With late set, a call that returned a moment ago
+// counts too (for notifications sent just before its result).
+func (f *inflight) current(late bool) (Caller, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := len(f.calls) - 1; i >= 0; i-- {
-		if c := f.calls[i].caller.c; c != nil {
-			return c, true
+		if c := f.calls[i]; !c.ended && c.caller.c != nil {
+			return c.caller.c, true
+		}
+	}
+	if late {
+		for i := len(f.calls) - 1; i >= 0; i-- {
+			if c := f.calls[i]; c.caller.c != nil {
+				return c.caller.c, true
+			}
 		}
 	}
 	return nil, false
@@ -128,29 +160,16 @@ func (f *inflight) byToken(token any) (*inflightCall, bool) {
 // clientHandlers are the go-sdk client options that route a server's
 // requests and notifications to callers.
 func (s *server) clientHandlers(opts *mcp.ClientOptions) {
-	caller := func() (Caller, bool) {
-		if c, ok := s.calls.current(); ok {
-			return c, true
-		}
-		if s.opts.DefaultCaller != nil {
-			return s.opts.DefaultCaller, true
-		}
-		return nil, false
-	}
 	opts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-		c, ok := caller()
+		c, ok := s.caller()
 		if !ok {
 			return nil, fmt.Errorf("sampling: %w", ErrNoCaller)
 		}
 		return c.CreateMessage(ctx, s.cfg.Name, req.Params)
 	}
-	opts.ElicitationHandler = func(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
-		c, ok := caller()
-		if !ok {
-			return &mcp.ElicitResult{Action: "decline"}, nil
-		}
-		return c.Elicit(ctx, s.cfg.Name, req.Params)
-	}
+	// Setting the handler advertises the capability; passElicitation
+	// answers before go-sdk's own checks run.
+	opts.ElicitationHandler = s.elicit
 	opts.ProgressNotificationHandler = func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
 		c, ok := s.calls.byToken(req.Params.ProgressToken)
 		if !ok || c.caller.token == nil {
@@ -161,10 +180,45 @@ func (s *server) clientHandlers(opts *mcp.ClientOptions) {
 		c.caller.c.Progress(ctx, &p)
 	}
 	opts.LoggingMessageHandler = func(ctx context.Context, req *mcp.LoggingMessageRequest) {
-		if c, ok := s.calls.current(); ok {
+		if c, ok := s.calls.current(true); ok {
 			c.Log(ctx, s.cfg.Name, req.Params)
 			return
 		}
 		s.log.Debug("mcp server log", "level", req.Params.Level, "logger", req.Params.Logger, "data", req.Params.Data)
+	}
+}
+
+// caller returns who answers a request of the server: the caller of the
+// newest call in progress, else the default caller.
+func (s *server) caller() (Caller, bool) {
+	if c, ok := s.calls.current(false); ok {
+		return c, true
+	}
+	if s.opts.DefaultCaller != nil {
+		return s.opts.DefaultCaller, true
+	}
+	return nil, false
+}
+
+// elicit answers an elicitation request through the caller, or declines it
+// when there is none.
+func (s *server) elicit(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+	c, ok := s.caller()
+	if !ok {
+		return &mcp.ElicitResult{Action: "decline"}, nil
+	}
+	return c.Elicit(ctx, s.cfg.Name, req.Params)
+}
+
+// passElicitation answers elicitation requests without go-sdk's client-side
+// schema checks: the bridge passes a server's form on to a client that
+// checks it itself, and a form newer than go-sdk's checks know (enum
+// variants, for example) must still get through.
+func (s *server) passElicitation(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if er, ok := req.(*mcp.ElicitRequest); ok && method == "elicitation/create" {
+			return s.elicit(ctx, er)
+		}
+		return next(ctx, method, req)
 	}
 }

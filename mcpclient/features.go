@@ -377,3 +377,26 @@ func (r *Registry) Complete(ctx context.Context, p *mcp.CompleteParams) (*mcp.Co
 	}
 	return sess.Complete(ctx, &q)
 }
+
+// SetLoggingLevel asks every connected server that logs to send messages
+// at level and above, now and on every later connection. Messages reach
+// the caller of the call in progress (see Caller.Log).
+func (r *Registry) SetLoggingLevel(ctx context.Context, level string) {
+	r.logLevel.Store(&level)
+	for _, s := range r.servers {
+		if sess, _, _ := s.current(); sess != nil {
+			s.setLoggingLevel(ctx, sess, level)
+		}
+	}
+}
+
+// setLoggingLevel sets the level on sess when the server has logging.
+func (s *server) setLoggingLevel(ctx context.Context, sess *mcp.ClientSession, level string) {
+	res := sess.InitializeResult()
+	if res == nil || res.Capabilities == nil || res.Capabilities.Logging == nil {
+		return
+	}
+	if err := sess.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(level)}); err != nil {
+		s.log.Debug("mcp server: setting the log level failed", "level", level, "error", err)
+	}
+}

@@ -217,6 +217,8 @@ type Registry struct {
 
 	featMu sync.Mutex // serialises feature rebuilds
 	feats  atomic.Pointer[featureSnapshot]
+
+	logLevel atomic.Pointer[string] // set by SetLoggingLevel; nil until then
 }
 
 // NewRegistry returns a registry of the given servers; nothing is started

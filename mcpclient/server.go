@@ -205,6 +205,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	s.clientHandlers(copts)
 	client := mcp.NewClient(&mcp.Implementation{Name: s.opts.ClientName, Version: s.opts.ClientVersion}, copts)
 	client.AddRoots(s.opts.Roots...)
+	client.AddReceivingMiddleware(s.passElicitation)
 
 	timer := time.AfterFunc(s.opts.ConnectTimeout, cancelConn)
 	sess, err := client.Connect(connCtx, a.transport, &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
@@ -229,6 +230,9 @@ func (s *server) serve(ctx context.Context) time.Duration {
 		return 0
 	}
 
+	if level := s.reg.logLevel.Load(); level != nil {
+		s.setLoggingLevel(connCtx, sess, *level)
+	}
 	readyAt := time.Now()
 	s.ready(sess, tools, feats)
 	done := make(chan error, 1)
@@ -468,7 +472,8 @@ func (s *server) callRaw(ctx, life context.Context, name, original string, args 
 		return nil, s.unavailable(name, state, lastErr)
 	}
 	params := &mcp.CallToolParams{Name: original, Arguments: args}
-	if ci, ok := callerOf(ctx); ok {
+	ci, hasCaller := callerOf(ctx)
+	if hasCaller {
 		token, end := s.calls.begin(s.cfg.Name, ci)
 		defer end()
 		if token != "" {
@@ -478,6 +483,11 @@ func (s *server) callRaw(ctx, life context.Context, name, original string, args 
 	res, err := sess.CallTool(callCtx, params)
 	if err != nil {
 		return nil, s.callError(ctx, life, callCtx, name, original, err)
+	}
+	if oc, ok := ci.c.(OrderedCaller); hasCaller && ok && oc.OrderedNotifications() {
+		// Notifications read before the result are queued ahead of the
+		// ping's handling on the server's side and of its answer here.
+		_ = sess.Ping(callCtx, nil)
 	}
 	return res, nil
 }
