@@ -85,6 +85,10 @@ type Options struct {
 	// AllowedOrigins are the browser origins allowed on the MCP face
 	// besides loopback hosts and the bridge's own host; "*" allows any.
 	AllowedOrigins []string
+	// CORSOrigins are the browser origins allowed by CORS on the OpenAPI
+	// tool server (/openapi.json, /tools/{name}). Empty allows any origin:
+	// those routes take API keys, never cookies.
+	CORSOrigins []string
 }
 
 // Server serves the bridge's HTTP routes. Create it with New.
@@ -186,6 +190,7 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/v1/models", s.models)
 	api.GET("/models", s.models)
 	api.GET("/v1/events", s.events.serve)
+	s.mountOpenAPI(e, api)
 	if s.face != nil {
 		s.mountMCP(api)
 	}

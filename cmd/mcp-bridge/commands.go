@@ -13,12 +13,14 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+	"github.com/mcp-bridge/mcp-bridge/openapi"
 )
 
 // buildVersion is set with -ldflags "-X main.buildVersion=...".
@@ -75,9 +77,15 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// newRegistry builds the registry of the configured servers.
-func newRegistry(c *config, log *slog.Logger, onEvent func(mcpclient.Event)) *mcpclient.Registry {
-	return mcpclient.NewRegistry(c.Servers, &mcpclient.Options{
+// newRegistry builds the registry of the configured servers: mcpServers
+// and openapiServers. onWarning, when set, gets the warnings of the specs'
+// loads, which are logged in any case.
+func newRegistry(c *config, log *slog.Logger, onEvent func(mcpclient.Event), onWarning func(openapi.Warning)) *mcpclient.Registry {
+	servers := append([]mcpclient.ServerConfig(nil), c.Servers...)
+	for _, sc := range c.OpenAPIServers {
+		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: onWarning, Version: version()}))
+	}
+	return mcpclient.NewRegistry(servers, &mcpclient.Options{
 		Logger:         log,
 		CallTimeout:    time.Duration(c.Tools.CallTimeout),
 		MaxConcurrency: c.Tools.MaxConcurrency,
@@ -92,6 +100,11 @@ func (c *config) secrets() []string {
 	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
 	for _, v := range c.Upstream.Headers {
 		s = append(s, v)
+	}
+	for _, sv := range c.OpenAPIServers {
+		for _, v := range sv.Headers {
+			s = append(s, v)
+		}
 	}
 	for _, sv := range c.Servers {
 		for _, v := range sv.Headers {
@@ -129,12 +142,13 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		case events <- ev:
 		default: // the feed is best effort; never block the registry
 		}
-	})
+	}, nil)
 	srv, err = bridge.New(bridge.Options{
 		Upstream: up, Tools: reg, Logger: log,
 		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
 		MaxBodyBytes: c.Limits.MaxBodyBytes, APIKeys: c.Auth.APIKeys, Secrets: c.secrets(), Version: version(),
+		CORSOrigins: c.OpenAPI.CORSOrigins,
 	})
 	if err != nil {
 		return err
@@ -159,7 +173,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", c.Upstream.BaseURL,
-		"servers", len(c.Servers), "version", version())
+		"servers", len(c.Servers)+len(c.OpenAPIServers), "version", version())
 
 	select {
 	case err := <-serveErr:
@@ -199,11 +213,24 @@ func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config, *m
 		c.Log.Level = "warn" // commands print their own report
 	}
 	log := newLogger(c, stderr)
-	reg := newRegistry(c, log, nil)
+	var (
+		mu       sync.Mutex
+		warnings []string
+	)
+	reg := newRegistry(c, log, nil, func(w openapi.Warning) {
+		mu.Lock()
+		defer mu.Unlock()
+		warnings = append(warnings, w.String())
+	})
 	reg.Start(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	_ = reg.WaitReady(waitCtx)
+	// The specs' warnings of the first loads join the config's, for check
+	// to report.
+	mu.Lock()
+	c.Warnings = append(c.Warnings, warnings...)
+	mu.Unlock()
 	return c, reg, nil
 }
 

@@ -338,6 +338,29 @@ func TestCheckCommand(t *testing.T) {
 		mustContain(t, "report", stdout, "1 problem(s)")
 	})
 
+	t.Run("openapi spec warnings", func(t *testing.T) {
+		spec := writeFile(t, t.TempDir(), "api.yaml", `openapi: 3.1.0
+info: {title: api, version: "1"}
+paths:
+  /ok: {get: {operationId: fine, responses: {"200": {description: ok}}}}
+  /upload:
+    post:
+      operationId: upload
+      requestBody: {required: true, content: {multipart/form-data: {schema: {type: object}}}}
+      responses: {"200": {description: ok}}
+`)
+		path := writeJSONConfig(t, map[string]any{
+			"upstream":       map[string]any{"base_url": up.URL},
+			"openapiServers": map[string]any{"Api": map[string]any{"spec": spec, "base_url": "http://127.0.0.1:1"}},
+		})
+		stdout, stderr, err := runCmd(t, "-c", path, "check")
+		if err != nil {
+			t.Fatalf("check: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+		}
+		mustContain(t, "report", stdout, `warning: openapi server "Api": operation upload (POST /upload): skipped: the request body (multipart/form-data) is not JSON`,
+			"Api", "ready", "\nok\n")
+	})
+
 	t.Run("upstream down", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+	"github.com/mcp-bridge/mcp-bridge/openapi"
 )
 
 // defaultUpstream is Ollama's local OpenAI-compatible endpoint.
@@ -33,8 +34,11 @@ type config struct {
 	Auth     authConfig     `yaml:"auth"`
 	Limits   limitsConfig   `yaml:"limits"`
 	Log      logConfig      `yaml:"log"`
+	OpenAPI  openAPIConfig  `yaml:"openapi"`
 	// Servers are the mcpServers entries, sorted by name.
 	Servers []mcpclient.ServerConfig `yaml:"-"`
+	// OpenAPIServers are the openapiServers entries, sorted by name.
+	OpenAPIServers []openapi.SpecConfig `yaml:"-"`
 	// Warnings are problems that do not stop the bridge.
 	Warnings []string `yaml:"-"`
 }
@@ -65,6 +69,12 @@ type authConfig struct {
 type limitsConfig struct {
 	MaxBodyBytes    int64    `yaml:"max_body_bytes"`
 	ShutdownTimeout duration `yaml:"shutdown_timeout"`
+}
+
+// openAPIConfig configures the OpenAPI tool server (/openapi.json).
+type openAPIConfig struct {
+	// CORSOrigins are the browser origins CORS allows; empty allows any.
+	CORSOrigins []string `yaml:"cors_origins"`
 }
 
 type logConfig struct {
@@ -247,12 +257,16 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: ${%s} is not set; it expands to an empty string", path, name))
 	}
 
-	var servers *yaml.Node
+	var servers, apis *yaml.Node
 	rest := &yaml.Node{Kind: yaml.MappingNode}
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, val := doc.Content[i], doc.Content[i+1]
-		if k.Value == "mcpServers" {
+		switch k.Value {
+		case "mcpServers":
 			servers = val
+			continue
+		case "openapiServers":
+			apis = val
 			continue
 		}
 		rest.Content = append(rest.Content, k, val)
@@ -265,8 +279,14 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 	if err := rest.Decode(c); err != nil {
 		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
 	}
+	names := map[string]string{} // server name -> where it is defined
 	if servers != nil {
-		if err := c.readServers(path, servers); err != nil {
+		if err := c.readServers(path, servers, names); err != nil {
+			return err
+		}
+	}
+	if apis != nil {
+		if err := c.readOpenAPIServers(path, apis, names); err != nil {
 			return err
 		}
 	}
@@ -401,7 +421,9 @@ type toolFilter struct {
 var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
 	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true}
 
-func (c *config) readServers(path string, n *yaml.Node) error {
+// readServers reads mcpServers; names records where each server name is
+// defined.
+func (c *config) readServers(path string, n *yaml.Node, names map[string]string) error {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
 	}
@@ -416,6 +438,10 @@ func (c *config) readServers(path string, n *yaml.Node) error {
 			return fmt.Errorf("%s: the server is already defined at line %d", at, first)
 		}
 		seen[name] = n.Content[i].Line
+		if where, ok := names[name]; ok {
+			return fmt.Errorf("%s: the name is already used by %s", at, where)
+		}
+		names[name] = fmt.Sprintf("mcpServers.%s at line %d", name, n.Content[i].Line)
 		if body.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s: expected a mapping with command or url", at)
 		}
@@ -446,6 +472,73 @@ func (c *config) readServers(path string, n *yaml.Node) error {
 		c.Servers = append(c.Servers, sc)
 	}
 	sort.Slice(c.Servers, func(i, j int) bool { return c.Servers[i].Name < c.Servers[j].Name })
+	return nil
+}
+
+// openAPIEntry is one openapiServers entry: a REST API whose OpenAPI spec
+// is imported as tools.
+type openAPIEntry struct {
+	Spec       string            `yaml:"spec"`
+	BaseURL    string            `yaml:"base_url"`
+	Headers    map[string]string `yaml:"headers"`
+	Operations toolFilter        `yaml:"operations"`
+	Timeout    duration          `yaml:"timeout"`
+	Prefix     *string           `yaml:"prefix"`
+	Disabled   bool              `yaml:"disabled"`
+}
+
+// knownOpenAPIKeys are the keys openAPIEntry reads; others are warned
+// about, as in mcpServers.
+var knownOpenAPIKeys = map[string]bool{"spec": true, "base_url": true, "headers": true, "operations": true,
+	"timeout": true, "prefix": true, "disabled": true}
+
+// readOpenAPIServers reads openapiServers. A name used in mcpServers too
+// (names) is an error: both kinds share the registry's names.
+func (c *config) readOpenAPIServers(path string, n *yaml.Node, names map[string]string) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: line %d: openapiServers: expected a mapping of names to OpenAPI specs", path, n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, body := n.Content[i].Value, n.Content[i+1]
+		at := fmt.Sprintf("%s: line %d: openapiServers.%s", path, n.Content[i].Line, name)
+		if where, ok := names[name]; ok {
+			return fmt.Errorf("%s: the name is already used by %s", at, where)
+		}
+		names[name] = fmt.Sprintf("openapiServers.%s at line %d", name, n.Content[i].Line)
+		if body.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: expected a mapping with spec", at)
+		}
+		for j := 0; j+1 < len(body.Content); j += 2 {
+			k, v := body.Content[j].Value, body.Content[j+1]
+			if !knownOpenAPIKeys[k] {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown key %q ignored", at, k))
+			}
+			if k == "operations" && v.Kind == yaml.MappingNode {
+				for m := 0; m+1 < len(v.Content); m += 2 {
+					if ok := v.Content[m].Value; ok != "allow" && ok != "deny" {
+						c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown key %q ignored", at, "operations."+ok))
+					}
+				}
+			}
+		}
+		var e openAPIEntry
+		if err := body.Decode(&e); err != nil {
+			return fmt.Errorf("%s: %s", at, cleanYAMLError(err))
+		}
+		sc := openapi.SpecConfig{
+			Name: name, Spec: e.Spec, BaseURL: e.BaseURL, Headers: e.Headers,
+			Allow: e.Operations.Allow, Deny: e.Operations.Deny, Timeout: time.Duration(e.Timeout),
+			Prefix: e.Prefix, Disabled: e.Disabled,
+		}
+		if err := sc.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		c.OpenAPIServers = append(c.OpenAPIServers, sc)
+	}
+	sort.Slice(c.OpenAPIServers, func(i, j int) bool { return c.OpenAPIServers[i].Name < c.OpenAPIServers[j].Name })
 	return nil
 }
 

@@ -776,3 +776,79 @@ func TestCheckExposure(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigOpenAPIServers(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "bridge.yaml", `
+mcpServers:
+  fs: {command: mcp-fs}
+openapi:
+  cors_origins: [https://webui.example.com]
+openapiServers:
+  PetStore:
+    spec: https://api.example.com/openapi.json
+    base_url: https://api.example.com/v2
+    headers: {Authorization: "Bearer ${PET_TOKEN}", X-Org: acme}
+    operations: {allow: ["get*", "listPets"], deny: [deletePet], exclude: [x]}
+    timeout: 20s
+    prefix: pets
+    colour: blue
+  local:
+    spec: ./specs/local.yaml
+    prefix: ""
+    disabled: true
+`)
+	c := mustLoad(t, path, getenvFrom(map[string]string{"PET_TOKEN": "tok-secret"}))
+	if len(c.OpenAPIServers) != 2 {
+		t.Fatalf("openapi servers %+v", c.OpenAPIServers)
+	}
+	pets, local := c.OpenAPIServers[0], c.OpenAPIServers[1]
+	if pets.Name != "PetStore" || pets.Spec != "https://api.example.com/openapi.json" || pets.BaseURL != "https://api.example.com/v2" ||
+		pets.Headers["Authorization"] != "Bearer tok-secret" || pets.Headers["X-Org"] != "acme" ||
+		!reflect.DeepEqual(pets.Allow, []string{"get*", "listPets"}) || !reflect.DeepEqual(pets.Deny, []string{"deletePet"}) ||
+		pets.Timeout != 20*time.Second || pets.Prefix == nil || *pets.Prefix != "pets" || pets.Disabled {
+		t.Errorf("PetStore = %+v", pets)
+	}
+	if local.Name != "local" || local.Prefix == nil || *local.Prefix != "" || !local.Disabled {
+		t.Errorf("local = %+v", local)
+	}
+	if len(c.Servers) != 1 {
+		t.Errorf("mcp servers %+v", c.Servers)
+	}
+	if !reflect.DeepEqual(c.OpenAPI.CORSOrigins, []string{"https://webui.example.com"}) {
+		t.Errorf("cors origins %v", c.OpenAPI.CORSOrigins)
+	}
+	mustContain(t, "warnings", strings.Join(c.Warnings, "\n"), `openapiServers.PetStore: unknown key "colour" ignored`,
+		`openapiServers.PetStore: unknown key "operations.exclude" ignored`)
+	found := false
+	for _, s := range c.secrets() {
+		found = found || s == "Bearer tok-secret"
+	}
+	if !found {
+		t.Error("the spec's headers are not among the secrets")
+	}
+}
+
+func TestConfigOpenAPIServerErrors(t *testing.T) {
+	tests := []struct {
+		name, content string
+		want          []string
+	}{
+		{"name in both lists", "mcpServers:\n  api: {command: x}\nopenapiServers:\n  api: {spec: s.yaml}\n",
+			[]string{"line 4", "openapiServers.api", "the name is already used by mcpServers.api at line 2"}},
+		{"name in both lists, openapi first", "openapiServers:\n  api: {spec: s.yaml}\nmcpServers:\n  api: {command: x}\n",
+			[]string{"line 2", "openapiServers.api", "the name is already used by mcpServers.api at line 4"}},
+		{"no spec", "openapiServers:\n  api: {base_url: http://x}\n", []string{"line 2", "openapiServers.api", "spec (a file path or an http(s) URL) is required"}},
+		{"bad base_url", "openapiServers:\n  api: {spec: s.yaml, base_url: ftp://x}\n", []string{"openapiServers.api", "base_url must be an absolute http or https URL"}},
+		{"bad glob", "openapiServers:\n  api: {spec: s.yaml, operations: {deny: ['[']}}\n", []string{"openapiServers.api", "invalid operation glob"}},
+		{"not a mapping", "openapiServers: [a]\n", []string{"line 1", "openapiServers: expected a mapping"}},
+		{"entry not a mapping", "openapiServers:\n  api: s.yaml\n", []string{"line 2", "expected a mapping with spec"}},
+		{"wrong type", "openapiServers:\n  api: {spec: s.yaml, timeout: soon}\n", []string{"openapiServers.api", "expected a duration"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, t.TempDir(), "bridge.yaml", tc.content)
+			msg := loadErr(t, path, noEnv)
+			mustContain(t, "error", msg, append([]string{path}, tc.want...)...)
+		})
+	}
+}
