@@ -17,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
@@ -77,21 +79,33 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// registryHooks are what a command wants to hear from the registry, and
+// who answers servers that ask for sampling or elicitation outside any
+// call of a caller. Every field may be nil.
+type registryHooks struct {
+	onEvent           func(mcpclient.Event)
+	onWarning         func(openapi.Warning) // warnings of the specs' loads, which are logged in any case
+	onResourceUpdated func(context.Context, *mcp.ResourceUpdatedNotificationParams)
+	caller            mcpclient.Caller
+}
+
 // newRegistry builds the registry of the configured servers: mcpServers
-// and openapiServers. onWarning, when set, gets the warnings of the specs'
-// loads, which are logged in any case.
-func newRegistry(c *config, log *slog.Logger, onEvent func(mcpclient.Event), onWarning func(openapi.Warning)) *mcpclient.Registry {
+// and openapiServers.
+func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Registry {
 	servers := append([]mcpclient.ServerConfig(nil), c.Servers...)
 	for _, sc := range c.OpenAPIServers {
-		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: onWarning, Version: version()}))
+		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: h.onWarning, Version: version()}))
 	}
 	return mcpclient.NewRegistry(servers, &mcpclient.Options{
-		Logger:         log,
-		CallTimeout:    time.Duration(c.Tools.CallTimeout),
-		MaxConcurrency: c.Tools.MaxConcurrency,
-		MaxResultBytes: c.Tools.MaxResultBytes,
-		ClientVersion:  version(),
-		OnEvent:        onEvent,
+		Logger:            log,
+		CallTimeout:       time.Duration(c.Tools.CallTimeout),
+		MaxConcurrency:    c.Tools.MaxConcurrency,
+		MaxResultBytes:    c.Tools.MaxResultBytes,
+		ClientVersion:     version(),
+		OnEvent:           h.onEvent,
+		OnResourceUpdated: h.onResourceUpdated,
+		DefaultCaller:     h.caller,
+		Roots:             c.roots(),
 	})
 }
 
@@ -137,18 +151,24 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 
 	var srv *bridge.Server
 	events := make(chan mcpclient.Event, 64)
-	reg := newRegistry(c, log, func(ev mcpclient.Event) {
-		select {
-		case events <- ev:
-		default: // the feed is best effort; never block the registry
-		}
-	}, nil)
+	// srv is set before the registry starts, so the hooks below see it.
+	reg := newRegistry(c, log, registryHooks{
+		onEvent: func(ev mcpclient.Event) {
+			select {
+			case events <- ev:
+			default: // the feed is best effort; never block the registry
+			}
+		},
+		onResourceUpdated: func(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+			srv.ResourceUpdated(ctx, p)
+		},
+	})
 	srv, err = bridge.New(bridge.Options{
 		Upstream: up, Tools: reg, Logger: log,
 		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
 		MaxBodyBytes: c.Limits.MaxBodyBytes, APIKeys: c.Auth.APIKeys, Secrets: c.secrets(), Version: version(),
-		CORSOrigins: c.OpenAPI.CORSOrigins,
+		CORSOrigins: c.OpenAPI.CORSOrigins, AllowedOrigins: c.MCP.AllowedOrigins, SamplingModel: c.Sampling.Model,
 	})
 	if err != nil {
 		return err
@@ -217,10 +237,13 @@ func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config, *m
 		mu       sync.Mutex
 		warnings []string
 	)
-	reg := newRegistry(c, log, nil, func(w openapi.Warning) {
-		mu.Lock()
-		defer mu.Unlock()
-		warnings = append(warnings, w.String())
+	reg := newRegistry(c, log, registryHooks{
+		onWarning: func(w openapi.Warning) {
+			mu.Lock()
+			defer mu.Unlock()
+			warnings = append(warnings, w.String())
+		},
+		caller: cliCaller{},
 	})
 	reg.Start(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -247,11 +270,7 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	}
 	defer reg.Close()
 	tools := reg.Tools()
-	for _, s := range reg.Servers() {
-		if s.State == "failed" || s.State == "connecting" {
-			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", s.Name, s.State, s.Error)
-		}
-	}
+	warnDown(reg, stderr)
 	if asJSON {
 		type jtool struct {
 			Name        string          `json:"name"`
@@ -274,6 +293,16 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Server, firstLine(t.Description, 70))
 	}
 	return tw.Flush()
+}
+
+// warnDown tells which servers are not connected, and so missing from
+// what a command lists.
+func warnDown(reg *mcpclient.Registry, stderr io.Writer) {
+	for _, s := range reg.Servers() {
+		if s.State == mcpclient.StateFailed || s.State == mcpclient.StateConnecting {
+			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", s.Name, s.State, s.Error)
+		}
+	}
 }
 
 // firstLine is the first line of s, cut to max runes.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
@@ -35,6 +37,11 @@ type config struct {
 	Limits   limitsConfig   `yaml:"limits"`
 	Log      logConfig      `yaml:"log"`
 	OpenAPI  openAPIConfig  `yaml:"openapi"`
+	MCP      mcpFaceConfig  `yaml:"mcp"`
+	Sampling samplingConfig `yaml:"sampling"`
+	// Roots are offered to MCP servers that ask for them: directories
+	// (made file:// URIs) or URIs.
+	Roots []string `yaml:"roots"`
 	// Servers are the mcpServers entries, sorted by name.
 	Servers []mcpclient.ServerConfig `yaml:"-"`
 	// OpenAPIServers are the openapiServers entries, sorted by name.
@@ -75,6 +82,35 @@ type limitsConfig struct {
 type openAPIConfig struct {
 	// CORSOrigins are the browser origins CORS allows; empty allows any.
 	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+type mcpFaceConfig struct {
+	// AllowedOrigins are browser origins allowed on /mcp, /sse and /ws
+	// besides loopback hosts and the bridge's own host; "*" allows any.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+type samplingConfig struct {
+	// Model answers servers' sampling requests during chat completions
+	// when their hints name no upstream model; empty means the chat's.
+	Model string `yaml:"model"`
+}
+
+// roots returns the configured roots as MCP roots, nil when there are none.
+func (c *config) roots() []*mcp.Root {
+	var out []*mcp.Root
+	for _, r := range c.Roots {
+		uri := r
+		if !strings.Contains(r, "://") {
+			abs, err := filepath.Abs(r)
+			if err == nil {
+				r = abs
+			}
+			uri = (&url.URL{Scheme: "file", Path: filepath.ToSlash(r)}).String()
+		}
+		out = append(out, &mcp.Root{URI: uri, Name: filepath.Base(r)})
+	}
+	return out
 }
 
 type logConfig struct {
@@ -163,6 +199,7 @@ var scalars = []scalar{
 	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive })},
 	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel })},
 	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled })},
+	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model })},
 	{"log.level", setString(func(c *config) *string { return &c.Log.Level })},
 	{"log.format", setString(func(c *config) *string { return &c.Log.Format })},
 }

@@ -6,6 +6,8 @@
 //	mcp-bridge [-c FILE] [serve]       run the bridge
 //	mcp-bridge [-c FILE] tools [--json] list the aggregated tools
 //	mcp-bridge [-c FILE] call TOOL [JSON-ARGS]
+//	mcp-bridge [-c FILE] resources [--json] [URI]
+//	mcp-bridge [-c FILE] prompts [--json] [NAME [JSON-ARGS]]
 //	mcp-bridge [-c FILE] check         connect every server and report
 //	mcp-bridge version
 package main
@@ -47,6 +49,10 @@ Usage:
   mcp-bridge [-c FILE] [serve]              run the bridge (the default)
   mcp-bridge [-c FILE] tools [--json]       list the aggregated tools
   mcp-bridge [-c FILE] call TOOL [JSON]     call one tool and print its result
+  mcp-bridge [-c FILE] resources [--json] [URI]
+                                            list resources and templates, or read one
+  mcp-bridge [-c FILE] prompts [--json] [NAME [JSON]]
+                                            list prompts, or get one with arguments
   mcp-bridge [-c FILE] check                validate the config, connect every server, report
   mcp-bridge version                        print the version
 
@@ -72,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return toolsCmd(ctx, cfgPath, rest, stdout, stderr)
 	case "call":
 		return callCmd(ctx, cfgPath, rest, stdout, stderr)
+	case "resources":
+		return resourcesCmd(ctx, cfgPath, rest, stdout, stderr)
+	case "prompts":
+		return promptsCmd(ctx, cfgPath, rest, stdout, stderr)
 	case "check":
 		return checkCmd(ctx, cfgPath, rest, stdout, stderr)
 	case "version":

@@ -27,6 +27,9 @@ const (
 	// keeps it running until a signal ends it, "ignore-sigterm" also
 	// ignores SIGTERM, so that only SIGKILL ends it.
 	EnvHangOnEOF = "MCPTEST_HANG_ON_EOF"
+	// EnvFeatures, when set to a name, makes the stdio server
+	// NewFeatureServer(name) instead of NewServer.
+	EnvFeatures = "MCPTEST_FEATURES"
 )
 
 // ServeStdioIfRequested serves [NewServer] over stdin/stdout, with crash
@@ -48,6 +51,9 @@ func ServeStdioIfRequested() {
 		signal.Ignore(syscall.SIGTERM)
 	}
 	srv := NewServerWithOptions(&Options{MarkerDir: os.Getenv(EnvMarkerDir), AllowCrash: true})
+	if name := os.Getenv(EnvFeatures); name != "" {
+		srv = NewFeatureServer(name)
+	}
 	fmt.Fprintln(os.Stderr, "mcptest: serving over stdio")
 	err := srv.Run(context.Background(), &mcp.StdioTransport{})
 	if hang != "" {

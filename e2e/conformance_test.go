@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The conformance suite and the MCP Inspector need Node 22, which the
+// node package in conformance/ provides.
+const (
+	node22         = "conformance/node_modules/.bin/node"
+	conformanceCLI = "conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+	inspectorCLI   = "conformance/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
+)
+
+var (
+	everythingOnce sync.Once
+	everythingBin  string
+	everythingErr  error
+)
+
+// everythingServer builds go-sdk's conformance server from the module
+// cache, once.
+func everythingServer(t *testing.T) string {
+	t.Helper()
+	everythingOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "everything-server")
+		if err != nil {
+			everythingErr = err
+			return
+		}
+		everythingBin = filepath.Join(dir, "everything-server")
+		out, err := exec.Command("go", "build", "-o", everythingBin, "github.com/modelcontextprotocol/go-sdk/conformance/everything-server").CombinedOutput()
+		if err != nil {
+			everythingErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if everythingErr != nil {
+		t.Fatalf("building the go-sdk conformance server: %v", everythingErr)
+	}
+	return everythingBin
+}
+
+// gatewayBridge runs the bridge with go-sdk's conformance server behind it,
+// unprefixed, so the bridge's /mcp looks like that server.
+func gatewayBridge(t *testing.T) *bridge {
+	t.Helper()
+	for _, f := range []string{node22, conformanceCLI, inspectorCLI} {
+		_, err := os.Stat(f)
+		need(t, f, err)
+	}
+	bin := buildBinary(t)
+	return startBridge(t, bin, fmt.Sprintf(`listen: %s
+upstream:
+  base_url: http://127.0.0.1:9/v1
+log:
+  level: warn
+mcpServers:
+  everything:
+    command: %q
+    prefix: ""
+`, freePort(t), everythingServer(t)))
+}
+
+// totalRE matches the summary of a suite ("Total: 73 passed, 0 failed")
+// and of one scenario ("Passed: 1/1, 0 failed").
+var totalRE = regexp.MustCompile(`(?:Total: (\d+) passed|Passed: (\d+)/\d+), (\d+) failed`)
+
+// runConformance runs the conformance CLI and returns its pass and fail
+// counts.
+func runConformance(t *testing.T, env []string, args ...string) (passed, failed int, out string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node22, append([]string{conformanceCLI}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	b, err := cmd.CombinedOutput()
+	out = string(b)
+	m := totalRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("conformance %v: no totals (%v):\n%s", args, err, out)
+	}
+	passed, _ = strconv.Atoi(m[1] + m[2])
+	failed, _ = strconv.Atoi(m[3])
+	if err != nil && failed == 0 {
+		t.Fatalf("conformance %v: %v\n%s", args, err, out)
+	}
+	return passed, failed, out
+}
+
+// TestConformanceServer runs the active server scenarios of the MCP
+// conformance suite against the bridge's /mcp.
+func TestConformanceServer(t *testing.T) {
+	b := gatewayBridge(t)
+	passed, failed, out := runConformance(t, nil, "server", "--url", b.url+"/mcp")
+	fmt.Printf("conformance server scenarios through the bridge: %d passed, %d failed\n", passed, failed)
+	if failed > 0 || passed == 0 {
+		t.Fatalf("%d checks failed:\n%s", failed, out)
+	}
+}
+
+// TestConformanceClient runs the client scenarios go-sdk's own client
+// passes, with the bridge as the client (conformance/bridge-client.sh).
+func TestConformanceClient(t *testing.T) {
+	_, err := os.Stat(conformanceCLI)
+	need(t, conformanceCLI, err)
+	bin := buildBinary(t)
+	script, _ := filepath.Abs("conformance/bridge-client.sh")
+	total := 0
+	for _, scenario := range []string{"initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry"} {
+		passed, failed, out := runConformance(t, []string{"MCP_BRIDGE_BIN=" + bin},
+			"client", "--command", "bash "+script, "--scenario", scenario)
+		if failed > 0 || passed == 0 {
+			t.Errorf("scenario %s: %d passed, %d failed:\n%s", scenario, passed, failed, out)
+		}
+		total += passed
+	}
+	fmt.Printf("conformance client scenarios with the bridge as client: %d checks passed\n", total)
+}
+
+// TestInspectorCLI lists and calls tools through /mcp and /sse with the
+// MCP Inspector's CLI.
+func TestInspectorCLI(t *testing.T) {
+	b := gatewayBridge(t)
+	for _, c := range []struct{ path, transport string }{{"/mcp", "http"}, {"/sse", "sse"}} {
+		inspect := func(args ...string) string {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			all := append([]string{inspectorCLI, "--cli", b.url + c.path, "--transport", c.transport}, args...)
+			out, err := exec.CommandContext(ctx, node22, all...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("inspector %v: %v\n%s", args, err, out)
+			}
+			return string(out)
+		}
+		if out := inspect("--method", "tools/list"); !strings.Contains(out, `"test_simple_text"`) {
+			t.Errorf("%s tools/list: %s", c.path, out)
+		}
+		if out := inspect("--method", "tools/call", "--tool-name", "test_simple_text"); !strings.Contains(out, "This is a simple text response for testing") {
+			t.Errorf("%s tools/call: %s", c.path, out)
+		}
+	}
+}
