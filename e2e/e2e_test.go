@@ -258,3 +258,56 @@ mcpServers:
 		})
 	}
 }
+
+// TestSamplingThroughChat has the model call server-everything's
+// trigger-sampling-request: the server's sampling request is answered by
+// the upstream, and the answer reaches the client.
+func TestSamplingThroughChat(t *testing.T) {
+	_, err := exec.LookPath("node")
+	need(t, "node", err)
+	everything, _ := filepath.Abs("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+	_, err = os.Stat(everything)
+	need(t, "server-everything", err)
+	_, err = os.Stat("node_modules/openai/package.json")
+	need(t, "openai SDK", err)
+
+	const sampled = "a haiku about bridges, sampled upstream"
+	up := llmtest.NewServer(t,
+		llmtest.ToolCallStream(llmtest.Call{Name: "everything__trigger-sampling-request", Arguments: `{"prompt":"write a haiku","maxTokens":50}`}),
+		llmtest.Completion(sampled), // the sampling request
+		echoResults())
+	b := startBridge(t, buildBinary(t), fmt.Sprintf(`listen: %s
+upstream:
+  base_url: %s
+sampling:
+  model: sampler
+mcpServers:
+  everything:
+    command: node
+    args: [%q, "stdio"]
+`, freePort(t), up.URL, everything))
+
+	res := runClient(t, b.url, "stream", "Write a haiku with the sampling tool.")
+	if !strings.Contains(res.Content, sampled) {
+		t.Errorf("answer %q lacks the sampled text", res.Content)
+	}
+	reqs := up.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("upstream got %d requests, want 3 (tool call, sampling, answer)", len(reqs))
+	}
+	var sr struct {
+		Model     string `json:"model"`
+		MaxTokens int    `json:"max_tokens"`
+		Messages  []struct {
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(reqs[1].Body, &sr); err != nil || sr.Model != "sampler" || sr.MaxTokens != 50 ||
+		len(sr.Messages) == 0 || !strings.Contains(sr.Messages[len(sr.Messages)-1].Content, "write a haiku") {
+		t.Errorf("sampling request %s", reqs[1].Body)
+	}
+	if msgs := reqs[2].ToolMessages(); len(msgs) != 1 || !strings.Contains(fmt.Sprint(msgs[0]["content"]), sampled) {
+		t.Errorf("tool message %v", msgs)
+	}
+	b.stop(t)
+}
