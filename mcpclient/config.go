@@ -62,6 +62,11 @@ type ServerConfig struct {
 	MaxConcurrency int
 	// Disabled servers are listed (state "disabled") but never started.
 	Disabled bool
+	// ExposeResources adds a tool "<prefix>__read_resource" that reads the
+	// server's resources by URI, for clients that see tools only (chat
+	// completions). It is not added when the server has no resources or
+	// a tool of that name.
+	ExposeResources bool
 
 	// Transport, when set, overrides Command and URL: it is called for every
 	// connection attempt and returns the transport to connect over. The

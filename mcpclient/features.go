@@ -2,6 +2,7 @@ package mcpclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -122,7 +123,101 @@ func (s *server) refreshFeatures(ctx context.Context, sess *mcp.ClientSession) {
 		s.feats = f
 	}
 	s.mu.Unlock()
+	s.reg.rebuild() // the read_resource tool lists the resources
 	s.reg.rebuildFeatures()
+}
+
+// readResourceTool is the name of the tool ExposeResources adds.
+const readResourceTool = "read_resource"
+
+// maxListedResources bounds the URIs the read_resource tool's description
+// names.
+const maxListedResources = 30
+
+// resourceTool returns the read_resource tool of a server that exposes its
+// resources, built from its current features.
+func (s *server) resourceTool() (serverTool, bool) {
+	if !s.cfg.ExposeResources {
+		return serverTool{}, false
+	}
+	f := s.featureList()
+	if len(f.resources) == 0 && len(f.templates) == 0 {
+		return serverTool{}, false
+	}
+	for _, t := range s.toolList() {
+		if t.Original == readResourceTool {
+			return serverTool{}, false
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reads a resource of the %s server by its URI.", s.cfg.Name)
+	n := 0
+	for _, r := range f.resources {
+		if n == maxListedResources {
+			fmt.Fprintf(&b, " (and %d more)", len(f.resources)-n)
+			break
+		}
+		if n == 0 {
+			b.WriteString(" Resources:")
+		}
+		fmt.Fprintf(&b, " %s", r.URI)
+		if r.Description != "" {
+			fmt.Fprintf(&b, " (%s)", firstSentence(r.Description))
+		}
+		b.WriteString(";")
+		n++
+	}
+	for i, t := range f.templates {
+		if i == 0 {
+			b.WriteString(" URI templates:")
+		}
+		fmt.Fprintf(&b, " %s;", t.URITemplate)
+	}
+	schema := json.RawMessage(`{"type":"object","properties":{"uri":{"type":"string","description":"the URI of the resource to read"}},"required":["uri"]}`)
+	return serverTool{Original: readResourceTool, Description: b.String(), Schema: schema, reader: true,
+		def: []byte(b.String())}, true
+}
+
+// firstSentence cuts s after its first sentence or line.
+func firstSentence(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if i := strings.Index(s, ". "); i > 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(strings.TrimSpace(s), ".")
+}
+
+// readResourceResult reads the resource a read_resource call names from
+// its server, as a tool result.
+func (s *server) readResourceResult(ctx context.Context, args json.RawMessage) (*mcp.CallToolResult, error) {
+	var in struct {
+		URI string `json:"uri"`
+	}
+	if err := json.Unmarshal(args, &in); err != nil || in.URI == "" {
+		return errorResult(`read_resource needs {"uri": "<a resource URI>"}`), nil
+	}
+	sess, err := s.readySession()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	res, err := sess.ReadResource(ctx, &mcp.ReadResourceParams{URI: in.URI})
+	if err != nil {
+		return errorResult(fmt.Sprintf("reading %s: %v", in.URI, err)), nil
+	}
+	out := &mcp.CallToolResult{}
+	for _, c := range res.Contents {
+		out.Content = append(out.Content, &mcp.EmbeddedResource{Resource: c})
+	}
+	if len(out.Content) == 0 {
+		out.Content = []mcp.Content{&mcp.TextContent{Text: "(empty resource)"}}
+	}
+	return out, nil
+}
+
+func errorResult(text string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: text}}}
 }
 
 // featureSnapshot is the aggregated resources, templates and prompts.

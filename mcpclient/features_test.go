@@ -113,3 +113,30 @@ func TestNoCaller(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+func TestExposeResources(t *testing.T) {
+	cfg := mcptest.InMemory("alpha", mcptest.NewFeatureServer("alpha"))
+	cfg.ExposeResources = true
+	r, _ := start(t, nil, cfg, mcptest.InMemory("beta", mcptest.NewFeatureServer("beta")))
+	tool, ok := r.Lookup("alpha__read_resource")
+	if !ok {
+		t.Fatalf("no read tool among %v", toolNames(r))
+	}
+	if !strings.Contains(tool.Description, "doc://alpha/readme") || !strings.Contains(tool.Description, "doc://alpha/items/{id}") {
+		t.Errorf("description %q", tool.Description)
+	}
+	if _, ok := r.Lookup("beta__read_resource"); ok {
+		t.Error("beta exposes its resources without being asked to")
+	}
+	res := call(t, r, "alpha__read_resource", `{"uri":"doc://alpha/readme"}`)
+	if res.IsError || !strings.Contains(res.Text, "readme of alpha") {
+		t.Errorf("read: %+v", res)
+	}
+	res = call(t, r, "alpha__read_resource", `{"uri":"doc://alpha/items/3"}`)
+	if res.IsError || !strings.Contains(res.Text, "item doc://alpha/items/3") {
+		t.Errorf("templated read: %+v", res)
+	}
+	if res := call(t, r, "alpha__read_resource", `{}`); !res.IsError {
+		t.Errorf("no uri: %+v", res)
+	}
+}

@@ -166,7 +166,8 @@ type Tool struct {
 	// shared: callers do not modify it.
 	Def *mcp.Tool
 
-	def []byte // Def encoded, to tell changed definitions apart
+	def    []byte // Def encoded, to tell changed definitions apart
+	reader bool   // the read_resource tool of ServerConfig.ExposeResources
 }
 
 // ServerStatus describes one configured server.
@@ -346,6 +347,14 @@ func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
+	if t.reader {
+		res, err := s.readResourceResult(ctx, argv)
+		if err != nil {
+			return nil, err
+		}
+		out := ResultText(res, s.opts.MaxResultBytes)
+		return &out, nil
+	}
 	return s.call(ctx, r.life, name, t.Original, argv)
 }
 
@@ -356,6 +365,9 @@ func (r *Registry) CallTool(ctx context.Context, name string, args json.RawMessa
 	s, t, argv, err := r.resolve(name, args)
 	if err != nil {
 		return nil, err
+	}
+	if t.reader {
+		return s.readResourceResult(ctx, argv)
 	}
 	return s.callRaw(ctx, r.life, name, t.Original, argv)
 }
@@ -468,7 +480,11 @@ func (r *Registry) rebuild() {
 	)
 	for _, s := range r.servers {
 		prefix := s.cfg.ToolPrefix()
-		for _, t := range s.toolList() {
+		tools := s.toolList()
+		if rt, ok := s.resourceTool(); ok {
+			tools = append(tools[:len(tools):len(tools)], rt)
+		}
+		for _, t := range tools {
 			entries = append(entries, nameEntry{Server: s.cfg.Name, Prefix: prefix, Tool: t.Original})
 			srcs = append(srcs, src{server: s.cfg.Name, tool: t})
 		}
@@ -490,6 +506,7 @@ func (r *Registry) rebuild() {
 			OutputSchema: t.Output,
 			Def:          t.Def,
 			def:          t.def,
+			reader:       t.reader,
 		})
 	}
 	slices.SortFunc(tools, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
@@ -508,5 +525,5 @@ func (r *Registry) rebuild() {
 func equalTool(a, b Tool) bool {
 	return a.Name == b.Name && a.Server == b.Server && a.Original == b.Original &&
 		a.Description == b.Description && a.Title == b.Title && bytes.Equal(a.InputSchema, b.InputSchema) &&
-		bytes.Equal(a.OutputSchema, b.OutputSchema) && bytes.Equal(a.def, b.def)
+		bytes.Equal(a.OutputSchema, b.OutputSchema) && bytes.Equal(a.def, b.def) && a.reader == b.reader
 }

@@ -44,6 +44,7 @@ type serverTool struct {
 	Output      json.RawMessage // normalised output schema; nil for none
 	Def         *mcp.Tool       // as the server sent it
 	def         []byte          // Def encoded
+	reader      bool            // the read_resource tool of ExposeResources
 }
 
 // server supervises the connection to one MCP server. Its state is guarded
@@ -348,7 +349,7 @@ func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
 
 func equalServerTool(a, b serverTool) bool {
 	return a.Original == b.Original && a.Title == b.Title && a.Description == b.Description &&
-		string(a.Schema) == string(b.Schema) && string(a.def) == string(b.def)
+		string(a.Schema) == string(b.Schema) && string(a.def) == string(b.def) && a.reader == b.reader
 }
 
 // failed records a failed connection attempt. a is nil when no transport

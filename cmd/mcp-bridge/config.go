@@ -432,20 +432,21 @@ func expandEnv(n *yaml.Node, getenv func(string) string, missing *[]string) {
 // serverEntry is one mcpServers entry as written, in the format Claude
 // Desktop, Cursor, LM Studio and mcpo use.
 type serverEntry struct {
-	Command        string            `yaml:"command"`
-	Args           []string          `yaml:"args"`
-	Env            map[string]string `yaml:"env"`
-	Cwd            string            `yaml:"cwd"`
-	URL            string            `yaml:"url"`
-	ServerURL      string            `yaml:"serverUrl"`
-	Type           string            `yaml:"type"`
-	Transport      string            `yaml:"transport"`
-	Headers        map[string]string `yaml:"headers"`
-	Prefix         *string           `yaml:"prefix"`
-	Tools          toolFilter        `yaml:"tools"`
-	Timeout        duration          `yaml:"timeout"`
-	MaxConcurrency int               `yaml:"max_concurrency"`
-	Disabled       bool              `yaml:"disabled"`
+	Command         string            `yaml:"command"`
+	Args            []string          `yaml:"args"`
+	Env             map[string]string `yaml:"env"`
+	Cwd             string            `yaml:"cwd"`
+	URL             string            `yaml:"url"`
+	ServerURL       string            `yaml:"serverUrl"`
+	Type            string            `yaml:"type"`
+	Transport       string            `yaml:"transport"`
+	Headers         map[string]string `yaml:"headers"`
+	Prefix          *string           `yaml:"prefix"`
+	Tools           toolFilter        `yaml:"tools"`
+	Timeout         duration          `yaml:"timeout"`
+	MaxConcurrency  int               `yaml:"max_concurrency"`
+	Disabled        bool              `yaml:"disabled"`
+	ExposeResources bool              `yaml:"expose_resources"`
 }
 
 type toolFilter struct {
@@ -456,7 +457,7 @@ type toolFilter struct {
 // knownServerKeys are the keys serverEntry reads; others are warned about,
 // not refused, so that files written for other clients load.
 var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
-	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true}
+	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true}
 
 // readServers reads mcpServers; names records where each server name is
 // defined.
@@ -495,7 +496,7 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 			Name: name, Command: e.Command, Args: e.Args, Env: e.Env, Cwd: e.Cwd,
 			URL: e.URL, Type: e.Type, Headers: e.Headers, Prefix: e.Prefix,
 			Allow: e.Tools.Allow, Deny: e.Tools.Deny, Timeout: time.Duration(e.Timeout),
-			MaxConcurrency: e.MaxConcurrency, Disabled: e.Disabled,
+			MaxConcurrency: e.MaxConcurrency, Disabled: e.Disabled, ExposeResources: e.ExposeResources,
 		}
 		if sc.URL == "" {
 			sc.URL = e.ServerURL

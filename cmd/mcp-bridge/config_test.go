@@ -852,3 +852,38 @@ func TestConfigOpenAPIServerErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestMCPSettings checks the settings of the MCP face and of what servers
+// are offered: origins, sampling model, roots, exposed resources.
+func TestMCPSettings(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "mcp-bridge.yaml", `
+mcp:
+  allowed_origins: ["https://app.example"]
+sampling:
+  model: qwen3:8b
+roots: ["/srv/data", "https://example.com/repo"]
+mcpServers:
+  docs:
+    command: docs-server
+    expose_resources: true
+`)
+	c, err := loadConfig(path, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.MCP.AllowedOrigins) != 1 || c.Sampling.Model != "qwen3:8b" || !c.Servers[0].ExposeResources {
+		t.Errorf("config %+v", c)
+	}
+	roots := c.roots()
+	if len(roots) != 2 || roots[0].URI != "file:///srv/data" || roots[0].Name != "data" || roots[1].URI != "https://example.com/repo" {
+		t.Errorf("roots %+v %+v", roots[0], roots[1])
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %v", c.Warnings)
+	}
+	t.Setenv("MCP_BRIDGE_SAMPLING_MODEL", "llama3")
+	if c, err := loadConfig(path, os.Getenv); err != nil || c.Sampling.Model != "llama3" {
+		t.Errorf("override: %v %v", c.Sampling.Model, err)
+	}
+}
