@@ -99,97 +99,56 @@ func (f *face) sync() {
 	}
 	f.synced, f.versions = true, v
 
-	want := map[string]bool{}
-	for _, t := range f.reg.Tools() {
-		want[t.Name] = true
-		def := publishedTool(t)
-		key, _ := json.Marshal(def)
-		if f.tools[t.Name] == string(key) {
-			continue
-		}
-		f.tools[t.Name] = string(key)
-		f.srv.AddTool(def, f.callTool(t.Name))
-	}
-	var gone []string
-	for name := range f.tools {
-		if !want[name] {
-			gone = append(gone, name)
-			delete(f.tools, name)
-		}
-	}
-	if len(gone) > 0 {
-		f.srv.RemoveTools(gone...)
-	}
-
-	want = map[string]bool{}
-	for _, r := range f.reg.Resources() {
-		want[r.Def.URI] = true
-		key, _ := json.Marshal(r.Def)
-		if f.resources[r.Def.URI] == string(key) {
-			continue
-		}
-		f.resources[r.Def.URI] = string(key)
-		f.srv.AddResource(r.Def, f.readResource)
-	}
-	gone = gone[:0]
-	for uri := range f.resources {
-		if !want[uri] {
-			gone = append(gone, uri)
-			delete(f.resources, uri)
-		}
-	}
-	if len(gone) > 0 {
-		f.srv.RemoveResources(gone...)
-	}
-
-	want = map[string]bool{}
-	for _, t := range f.reg.ResourceTemplates() {
-		if want[t.Def.URITemplate] {
-			continue
-		}
-		want[t.Def.URITemplate] = true
-		key, _ := json.Marshal(t.Def)
-		if f.templates[t.Def.URITemplate] == string(key) {
-			continue
-		}
-		f.templates[t.Def.URITemplate] = string(key)
-		f.srv.AddResourceTemplate(t.Def, f.readResource)
-	}
-	gone = gone[:0]
-	for tmpl := range f.templates {
-		if !want[tmpl] {
-			gone = append(gone, tmpl)
-			delete(f.templates, tmpl)
-		}
-	}
-	if len(gone) > 0 {
-		f.srv.RemoveResourceTemplates(gone...)
-	}
-
-	want = map[string]bool{}
-	for _, p := range f.reg.Prompts() {
-		want[p.Name] = true
+	syncList(f.tools, f.reg.Tools(), func(t mcpclient.Tool) (string, any) { return t.Name, publishedTool(t) },
+		func(t mcpclient.Tool, def any) { f.srv.AddTool(def.(*mcp.Tool), f.callTool(t.Name)) },
+		f.srv.RemoveTools)
+	syncList(f.resources, f.reg.Resources(), func(r mcpclient.Resource) (string, any) { return r.Def.URI, r.Def },
+		func(r mcpclient.Resource, _ any) { f.srv.AddResource(r.Def, f.readResource) },
+		f.srv.RemoveResources)
+	syncList(f.templates, f.reg.ResourceTemplates(), func(t mcpclient.ResourceTemplate) (string, any) { return t.Def.URITemplate, t.Def },
+		func(t mcpclient.ResourceTemplate, _ any) { f.srv.AddResourceTemplate(t.Def, f.readResource) },
+		f.srv.RemoveResourceTemplates)
+	syncList(f.prompts, f.reg.Prompts(), func(p mcpclient.Prompt) (string, any) {
 		def := *p.Def
 		def.Name = p.Name
-		key, _ := json.Marshal(def)
-		if f.prompts[p.Name] == string(key) {
-			continue
-		}
-		f.prompts[p.Name] = string(key)
+		return p.Name, &def
+	}, func(p mcpclient.Prompt, def any) {
 		name := p.Name
-		f.srv.AddPrompt(&def, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		f.srv.AddPrompt(def.(*mcp.Prompt), func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			return f.reg.GetPrompt(ctx, name, req.Params.Arguments)
 		})
+	}, f.srv.RemovePrompts)
+}
+
+// syncList brings one list of the face in line with items. published maps
+// each key (a name or URI) to the encoding of what was published under it;
+// publish returns an item's key and definition; add publishes a new or
+// changed definition and remove withdraws keys. The first item with a key
+// wins.
+func syncList[T any](published map[string]string, items []T, publish func(T) (string, any), add func(T, any), remove func(...string)) {
+	want := make(map[string]bool, len(items))
+	for _, it := range items {
+		key, def := publish(it)
+		if want[key] {
+			continue
+		}
+		want[key] = true
+		enc, _ := json.Marshal(def)
+		if published[key] == string(enc) {
+			continue
+		}
+		published[key] = string(enc)
+		add(it, def)
 	}
-	gone = gone[:0]
-	for name := range f.prompts {
-		if !want[name] {
-			gone = append(gone, name)
-			delete(f.prompts, name)
+	var gone []string
+	for key := range published {
+		if !want[key] {
+			gone = append(gone, key)
+			delete(published, key)
 		}
 	}
 	if len(gone) > 0 {
-		f.srv.RemovePrompts(gone...)
+		remove(gone...)
 	}
 }
 

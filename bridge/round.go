@@ -86,12 +86,8 @@ func (r *run) readCompletion(body io.Reader) (*roundResult, error) {
 	}
 	m := c.Choices[0].Message
 	res.finish = c.Choices[0].FinishReason
-	for _, f := range [...]struct{ name, v string }{{"reasoning_content", m.ReasoningContent}, {"reasoning", m.Reasoning}, {"thinking", m.Thinking}} {
-		if f.v != "" {
-			if err := r.out.reasoning(f.name, f.v); err != nil {
-				return res, err
-			}
-		}
+	if err := r.reasoning(m.ReasoningContent, m.Reasoning, m.Thinking); err != nil {
+		return res, err
 	}
 	res.reasoning = m.ReasoningContent
 	if m.Refusal != "" {
@@ -109,6 +105,18 @@ func (r *run) readCompletion(body io.Reader) (*roundResult, error) {
 	acc.Add(m.ToolCalls)
 	res.calls = acc.Calls()
 	return res, nil
+}
+
+// reasoning forwards reasoning text under the field each part came in.
+func (r *run) reasoning(reasoningContent, reasoning, thinking string) error {
+	for _, f := range [...]struct{ name, v string }{{"reasoning_content", reasoningContent}, {"reasoning", reasoning}, {"thinking", thinking}} {
+		if f.v != "" {
+			if err := r.out.reasoning(f.name, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // event is one item of the upstream stream, read by a helper goroutine.
@@ -191,12 +199,8 @@ func (r *run) readStream(ctx context.Context, body io.Reader) (*roundResult, err
 					continue
 				}
 				d := &c.Delta
-				for _, f := range [...]struct{ name, v string }{{"reasoning_content", d.ReasoningContent}, {"reasoning", d.Reasoning}, {"thinking", d.Thinking}} {
-					if f.v != "" {
-						if err := r.out.reasoning(f.name, f.v); err != nil {
-							return res, err
-						}
-					}
+				if err := r.reasoning(d.ReasoningContent, d.Reasoning, d.Thinking); err != nil {
+					return res, err
 				}
 				reasoning.WriteString(d.ReasoningContent)
 				if d.Refusal != "" {

@@ -34,6 +34,25 @@ func need(t *testing.T, what string, err error) {
 	t.Skipf("%s: %v (run: npm ci --prefix e2e)", what, err)
 }
 
+// needNode checks that node is on the PATH and that every file (a path
+// under e2e/, such as an npm package's entry point) is installed.
+func needNode(t *testing.T, files ...string) {
+	t.Helper()
+	_, err := exec.LookPath("node")
+	need(t, "node", err)
+	for _, f := range files {
+		_, err := os.Stat(f)
+		need(t, f, err)
+	}
+}
+
+// npmServer is the absolute path of the entry point of an npm MCP server
+// package (server-everything, server-filesystem).
+func npmServer(name string) string {
+	p, _ := filepath.Abs(filepath.Join("node_modules/@modelcontextprotocol", name, "dist/index.js"))
+	return p
+}
+
 // bridge is a running mcp-bridge process.
 type bridge struct {
 	url    string
@@ -179,15 +198,7 @@ func echoResults() llmtest.Reply {
 }
 
 func TestOpenAISDKEndToEnd(t *testing.T) {
-	_, err := exec.LookPath("node")
-	need(t, "node", err)
-	modules := "node_modules/@modelcontextprotocol"
-	_, err = os.Stat(filepath.Join(modules, "server-everything/dist/index.js"))
-	need(t, "server-everything", err)
-	_, err = os.Stat("node_modules/openai/package.json")
-	need(t, "openai SDK", err)
-
-	abs, _ := filepath.Abs(modules)
+	needNode(t, npmServer("server-everything"), npmServer("server-filesystem"), "node_modules/openai/package.json")
 	dataDir := t.TempDir()
 	bin := buildBinary(t)
 
@@ -218,7 +229,7 @@ mcpServers:
   fs:
     command: node
     args: [%q, %q]
-`, freePort(t), up.URL, filepath.Join(abs, "server-everything/dist/index.js"), filepath.Join(abs, "server-filesystem/dist/index.js"), dataDir))
+`, freePort(t), up.URL, npmServer("server-everything"), npmServer("server-filesystem"), dataDir))
 
 			res := runClient(t, b.url, mode, "Add 2 and 3, and keep a note.")
 
@@ -263,13 +274,8 @@ mcpServers:
 // trigger-sampling-request: the server's sampling request is answered by
 // the upstream, and the answer reaches the client.
 func TestSamplingThroughChat(t *testing.T) {
-	_, err := exec.LookPath("node")
-	need(t, "node", err)
-	everything, _ := filepath.Abs("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
-	_, err = os.Stat(everything)
-	need(t, "server-everything", err)
-	_, err = os.Stat("node_modules/openai/package.json")
-	need(t, "openai SDK", err)
+	everything := npmServer("server-everything")
+	needNode(t, everything, "node_modules/openai/package.json")
 
 	const sampled = "a haiku about bridges, sampled upstream"
 	up := llmtest.NewServer(t,

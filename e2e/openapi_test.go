@@ -23,15 +23,7 @@ import (
 // @apidevtools/swagger-parser, checks that its operations are the bridge's
 // tools, and calls tools over REST.
 func TestOpenAPIToolServer(t *testing.T) {
-	_, err := exec.LookPath("node")
-	need(t, "node", err)
-	modules := "node_modules/@modelcontextprotocol"
-	_, err = os.Stat(filepath.Join(modules, "server-everything/dist/index.js"))
-	need(t, "server-everything", err)
-	_, err = os.Stat("node_modules/@apidevtools/swagger-parser/package.json")
-	need(t, "swagger-parser", err)
-
-	abs, _ := filepath.Abs(modules)
+	needNode(t, npmServer("server-everything"), npmServer("server-filesystem"), "node_modules/@apidevtools/swagger-parser/package.json")
 	dataDir := t.TempDir()
 	bin := buildBinary(t)
 	up := llmtest.NewServer(t)
@@ -47,7 +39,7 @@ mcpServers:
   fs:
     command: node
     args: [%q, %q]
-`, freePort(t), up.URL, filepath.Join(abs, "server-everything/dist/index.js"), filepath.Join(abs, "server-filesystem/dist/index.js"), dataDir)
+`, freePort(t), up.URL, npmServer("server-everything"), npmServer("server-filesystem"), dataDir)
 	b := startBridge(t, bin, config)
 
 	do := func(method, path, body string) (int, []byte) {

@@ -346,7 +346,7 @@ func (r *Registry) resourceServer(uri string) (*server, error) {
 	return s, nil
 }
 
-// session returns s's ready session or an error naming it.
+// readySession returns s's ready session or an error naming it.
 func (s *server) readySession() (*mcp.ClientSession, error) {
 	sess, state, lastErr := s.current()
 	if sess == nil {
@@ -355,14 +355,23 @@ func (s *server) readySession() (*mcp.ClientSession, error) {
 	return sess, nil
 }
 
+// resourceSession returns the server of uri and its ready session.
+func (r *Registry) resourceSession(uri string) (*server, *mcp.ClientSession, error) {
+	s, err := r.resourceServer(uri)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := s.readySession()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, sess, nil
+}
+
 // ReadResource reads a resource from the server that has it, within the
 // server's call timeout.
 func (r *Registry) ReadResource(ctx context.Context, uri string) (*mcp.ReadResourceResult, error) {
-	s, err := r.resourceServer(uri)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.readySession()
+	s, sess, err := r.resourceSession(uri)
 	if err != nil {
 		return nil, err
 	}
@@ -378,11 +387,7 @@ func (r *Registry) ReadResource(ctx context.Context, uri string) (*mcp.ReadResou
 // Subscribe asks the server of uri for resource updates; they reach
 // Options.OnResourceUpdated.
 func (r *Registry) Subscribe(ctx context.Context, uri string) error {
-	s, err := r.resourceServer(uri)
-	if err != nil {
-		return err
-	}
-	sess, err := s.readySession()
+	_, sess, err := r.resourceSession(uri)
 	if err != nil {
 		return err
 	}
@@ -391,11 +396,7 @@ func (r *Registry) Subscribe(ctx context.Context, uri string) error {
 
 // Unsubscribe ends a subscription made with Subscribe.
 func (r *Registry) Unsubscribe(ctx context.Context, uri string) error {
-	s, err := r.resourceServer(uri)
-	if err != nil {
-		return err
-	}
-	sess, err := s.readySession()
+	_, sess, err := r.resourceSession(uri)
 	if err != nil {
 		return err
 	}
