@@ -541,7 +541,8 @@ func TestUpstreamDown(t *testing.T) {
 		if status != http.StatusBadGateway {
 			t.Fatalf("status %d: %v", status, v)
 		}
-		if e := v["error"].(map[string]any); !strings.Contains(e["message"].(string), "unreachable") || e["code"] != "upstream_unreachable" {
+		if e := v["error"].(map[string]any); !strings.Contains(e["message"].(string), "unreachable: dial tcp "+strings.TrimPrefix(strings.TrimSuffix(dead, "/v1"), "http://")) ||
+			!strings.Contains(e["message"].(string), "connection refused") || e["code"] != "upstream_unreachable" {
 			t.Errorf("error %v", e)
 		}
 	}

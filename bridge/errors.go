@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -65,12 +66,19 @@ func toAPIError(err error, secrets []string) *apiError {
 	var ue *llm.Error
 	if errors.As(err, &ue) {
 		if ue.StatusCode == 0 {
+			// The transport's error says where and why (address, refusal,
+			// DNS); a URL in it could carry credentials, hence redact.
+			cause := ue.Message
+			var ne *net.OpError
+			if errors.As(ue.Err, &ne) {
+				cause = ne.Error()
+			}
 			if errors.Is(ue.Err, context.DeadlineExceeded) {
 				return &apiError{Status: http.StatusGatewayTimeout, Type: "upstream_error", Code: "upstream_timeout",
-					Message: redact("upstream did not answer in time: "+ue.Message, secrets)}
+					Message: redact("upstream did not answer in time: "+cause, secrets)}
 			}
 			return &apiError{Status: http.StatusBadGateway, Type: "upstream_error", Code: "upstream_unreachable",
-				Message: redact("upstream unreachable: "+ue.Message, secrets)}
+				Message: redact("upstream unreachable: "+cause, secrets)}
 		}
 		status, ok := upstreamStatus[ue.StatusCode]
 		if !ok {
