@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -162,8 +163,9 @@ func (r *run) roundSeparator() string {
 	}
 }
 
-// upstreamBody encodes the request for the given round.
-func (r *run) upstreamBody(round int) []byte {
+// upstreamBody encodes the request for the given round, as parts that
+// share the tool list and the client's messages rather than copying them.
+func (r *run) upstreamBody(round int) net.Buffers {
 	b := r.req.body.clone()
 	if r.tools != nil {
 		b.set("tools", r.tools)
@@ -183,7 +185,7 @@ func (r *run) upstreamBody(round int) []byte {
 	if r.grown {
 		b.set("messages", encodeArray(r.messages))
 	}
-	return b.marshal()
+	return b.parts(shareAbove)
 }
 
 // withIncludeUsage returns the client's stream_options with include_usage

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -32,7 +33,7 @@ func (c *chatCaller) CreateMessage(ctx context.Context, server string, p *mcp.Cr
 	if err != nil {
 		return nil, fmt.Errorf("sampling for %s: %w", server, err)
 	}
-	resp, err := c.s.opts.Upstream.ChatCompletions(ctx, body)
+	resp, err := c.s.opts.Upstream.ChatCompletionsBuffers(ctx, net.Buffers{body})
 	if err != nil {
 		return nil, fmt.Errorf("sampling for %s: %s", server, toAPIError(err, c.s.opts.Secrets).Message)
 	}

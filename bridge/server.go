@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -39,9 +40,9 @@ var _ Tools = (*mcpclient.Registry)(nil)
 
 // Upstream is the OpenAI-compatible LLM server.
 type Upstream interface {
-	// ChatCompletions sends body unchanged and returns a 2xx response, or
-	// an *llm.Error.
-	ChatCompletions(ctx context.Context, body []byte) (*http.Response, error)
+	// ChatCompletionsBuffers sends the concatenation of parts unchanged
+	// and returns a 2xx response, or an *llm.Error.
+	ChatCompletionsBuffers(ctx context.Context, parts net.Buffers) (*http.Response, error)
 	// Models lists the upstream's models.
 	Models(ctx context.Context) (*llm.ModelList, error)
 }

@@ -5,7 +5,6 @@
 package llm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -172,19 +171,41 @@ func defaultHTTPClient() *http.Client {
 // close. Otherwise it returns an *Error; the error response's body has
 // been read (up to 64 KiB) and closed.
 func (c *Client) ChatCompletions(ctx context.Context, body []byte) (*http.Response, error) {
-	return c.do(ctx, http.MethodPost, c.chatURL, opChat, body)
+	return c.do(ctx, http.MethodPost, c.chatURL, opChat, net.Buffers{body})
+}
+
+// ChatCompletionsBuffers is ChatCompletions with the body given as the
+// concatenation of parts, which are sent as they are (vectored where the
+// connection allows) and never copied into one slice: a body made of
+// shared pieces, such as a tool list reused by every request, costs no
+// allocation of its size. The parts are not modified.
+func (c *Client) ChatCompletionsBuffers(ctx context.Context, parts net.Buffers) (*http.Response, error) {
+	return c.do(ctx, http.MethodPost, c.chatURL, opChat, parts)
 }
 
 // do sends a request with retries. body nil means no body.
-func (c *Client) do(ctx context.Context, method, target, op string, body []byte) (*http.Response, error) {
+func (c *Client) do(ctx context.Context, method, target, op string, body net.Buffers) (*http.Response, error) {
+	size := int64(0)
+	for _, p := range body {
+		size += int64(len(p))
+	}
 	for attempt := 0; ; attempt++ {
 		var rd io.Reader
 		if body != nil {
-			rd = bytes.NewReader(body)
+			// Reading a net.Buffers consumes its slice headers, so each
+			// attempt gets its own copy of them.
+			b := append(net.Buffers(nil), body...)
+			rd = &b
 		}
 		req, err := http.NewRequestWithContext(ctx, method, target, rd)
 		if err != nil {
 			return nil, newError(op, "invalid request", err)
+		}
+		if body != nil {
+			req.ContentLength = size
+			if size == 0 {
+				req.Body = http.NoBody
+			}
 		}
 		c.setHeaders(req, body != nil)
 

@@ -380,3 +380,42 @@ func TestChatCompletionsStreamsBeforeBodyEnds(t *testing.T) {
 		t.Fatalf("first event %q, %v", ev.Data, err)
 	}
 }
+
+// TestChatCompletionsBuffers checks a body given in parts arrives whole,
+// with its length, on every attempt.
+func TestChatCompletionsBuffers(t *testing.T) {
+	var got []string
+	var lengths []int64
+	attempts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+		lengths = append(lengths, r.ContentLength)
+		attempts++
+		if attempts == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(Options{BaseURL: srv.URL, RetryBaseDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := []byte(`[{"type":"function"}]`)
+	parts := net.Buffers{[]byte(`{"model":"m","tools":`), shared, []byte(`}`)}
+	resp, err := c.ChatCompletionsBuffers(context.Background(), parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := `{"model":"m","tools":[{"type":"function"}]}`
+	if len(got) != 2 || got[0] != want || got[1] != want || lengths[1] != int64(len(want)) {
+		t.Errorf("bodies %q, lengths %v", got, lengths)
+	}
+	if len(parts) != 3 || string(parts[1]) != string(shared) {
+		t.Errorf("parts were consumed: %q", parts)
+	}
+}

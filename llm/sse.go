@@ -2,6 +2,7 @@ package llm
 
 import (
 	"bytes"
+	"errors"
 	"io"
 )
 
@@ -33,6 +34,8 @@ type EventReader struct {
 	skipLF     bool
 	bomChecked bool
 
+	noBlock bool // set by TryNext: do not read from r
+
 	data    []byte // data of the event being read
 	hasData bool
 	name    []byte
@@ -59,6 +62,9 @@ func (r *EventReader) Next() (Event, error) {
 	for {
 		line, err := r.readLine()
 		if err != nil {
+			if err == errWouldBlock {
+				return Event{}, err // the event read so far is kept
+			}
 			if err == io.EOF && r.hasData {
 				return r.dispatch(), nil
 			}
@@ -74,6 +80,25 @@ func (r *EventReader) Next() (Event, error) {
 		}
 		r.field(line)
 	}
+}
+
+// errWouldBlock is what readLine returns, under TryNext, when the next line
+// is not in the buffer yet.
+var errWouldBlock = errors.New("sse: no complete event buffered")
+
+// TryNext returns the next event if the bytes already read hold all of it,
+// without reading more: ok is false when Next would have to wait for the
+// stream. Errors are Next's. A caller that handles several events at once
+// (writing them out with one flush, say) takes what TryNext gives after a
+// Next.
+func (r *EventReader) TryNext() (ev Event, ok bool, err error) {
+	r.noBlock = true
+	ev, err = r.Next()
+	r.noBlock = false
+	if err == errWouldBlock {
+		return Event{}, false, nil
+	}
+	return ev, err == nil, err
 }
 
 // field processes one non-empty line.
@@ -156,6 +181,9 @@ func (r *EventReader) nextLine() ([]byte, error) {
 				return line, nil
 			}
 			return nil, r.err
+		}
+		if r.noBlock {
+			return nil, errWouldBlock
 		}
 		r.fill()
 	}

@@ -174,3 +174,30 @@ func BenchmarkEventReader(b *testing.B) {
 		}
 	}
 }
+
+// TestTryNext checks TryNext returns the events already read and no more,
+// keeps a partly read event for the next call, and never reads.
+func TestTryNext(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := NewEventReader(pr)
+	go func() { _, _ = pw.Write([]byte("data: one\n\ndata: two\n\ndata: thr")) }()
+	ev, err := r.Next()
+	if err != nil || string(ev.Data) != "one" {
+		t.Fatalf("Next: %q %v", ev.Data, err)
+	}
+	ev, ok, err := r.TryNext()
+	if !ok || err != nil || string(ev.Data) != "two" {
+		t.Fatalf("TryNext: %q %v %v", ev.Data, ok, err)
+	}
+	if _, ok, err := r.TryNext(); ok || err != nil {
+		t.Fatalf("TryNext on a partial event: %v %v", ok, err)
+	}
+	go func() { _, _ = pw.Write([]byte("ee\ndata: more\n\n")); pw.Close() }()
+	ev, err = r.Next()
+	if err != nil || string(ev.Data) != "three\nmore" {
+		t.Fatalf("Next after TryNext: %q %v", ev.Data, err)
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+}
