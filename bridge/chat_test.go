@@ -683,3 +683,23 @@ func TestStreamAnsweredWithJSON(t *testing.T) {
 		t.Errorf("content %q finish %q", a.content, a.finish)
 	}
 }
+
+// TestAnswerWithoutContentType checks an upstream that names no content
+// type is read by what it sends: an event stream or one JSON object.
+func TestAnswerWithoutContentType(t *testing.T) {
+	raw := func(body string) llmtest.Reply {
+		return func(w http.ResponseWriter, r *http.Request, req llmtest.Request) {
+			w.Header()["Content-Type"] = nil // no sniffing by net/http either
+			_, _ = io.WriteString(w, body)
+		}
+	}
+	h := newHarness(t, Options{}, nil,
+		raw("data: {\"id\":\"u\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"streamed\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"),
+		raw("\n {\"id\":\"u\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"whole\"},\"finish_reason\":\"stop\"}]}"))
+	if a := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`); a.content != "streamed" {
+		t.Errorf("stream: %q", a.content)
+	}
+	if a := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`); a.content != "whole" {
+		t.Errorf("object: %q", a.content)
+	}
+}

@@ -3,8 +3,10 @@ package bridge
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -37,6 +39,10 @@ type emitter interface {
 	// started reports whether any byte has reached the client, after which
 	// an HTTP status can no longer be chosen.
 	started() bool
+	// startBatch holds back flushing until endBatch, which flushes what
+	// was written since: events that arrived together leave together.
+	startBatch()
+	endBatch() error
 }
 
 // outChunk is one chat.completion.chunk as the bridge writes it. Every field
@@ -108,6 +114,9 @@ type sseWriter struct {
 	roleSent bool
 	lastSend time.Time
 	buf      []byte
+	prefix   []byte // the start of every chunk, up to "choices":[ ; nil until built
+	batching bool   // writes are not flushed until endBatch
+	pending  bool   // written but not flushed
 }
 
 func newSSEWriter(w http.ResponseWriter, id string, created int64, model string, includeUsage bool) *sseWriter {
@@ -115,9 +124,21 @@ func newSSEWriter(w http.ResponseWriter, id string, created int64, model string,
 }
 
 func (s *sseWriter) setModel(m string) {
-	if m != "" {
+	if m != "" && m != s.model {
 		s.model = m
+		s.prefix = nil
 	}
+}
+
+func (s *sseWriter) startBatch() { s.batching = true }
+
+func (s *sseWriter) endBatch() error {
+	s.batching = false
+	if !s.pending {
+		return nil
+	}
+	s.pending = false
+	return s.rc.Flush()
 }
 
 func (s *sseWriter) started() bool { return s.wrote }
@@ -135,13 +156,17 @@ func (s *sseWriter) start() {
 	s.wrote = true
 }
 
-// raw writes b (one whole event) and flushes.
+// raw writes b (one whole event) and flushes, unless a batch is open.
 func (s *sseWriter) raw(b []byte) error {
 	s.start()
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
 	s.lastSend = time.Now()
+	if s.batching {
+		s.pending = true
+		return nil
+	}
 	return s.rc.Flush()
 }
 
@@ -168,10 +193,85 @@ func (s *sseWriter) delta(d outDelta) error {
 	return s.chunk(&outChunk{Choices: []outChoice{{Delta: d}}})
 }
 
-func (s *sseWriter) content(t string) error { return s.delta(outDelta{Content: t}) }
+func (s *sseWriter) content(t string) error { return s.textDelta("content", t, outDelta{Content: t}) }
 func (s *sseWriter) refusal(t string) error { return s.delta(outDelta{Refusal: t}) }
 func (s *sseWriter) reasoning(field, t string) error {
-	return s.delta(reasoningDelta(field, t))
+	return s.textDelta(field, t, reasoningDelta(field, t))
+}
+
+// textDelta writes a chunk whose delta is one text field: the bulk of every
+// answer. It appends the chunk's bytes rather than encoding a struct; the
+// first chunk, which carries the role, goes through delta.
+func (s *sseWriter) textDelta(field, t string, d outDelta) error {
+	if !s.roleSent {
+		return s.delta(d)
+	}
+	if s.prefix == nil {
+		s.prefix = append(s.prefix, `data: {"id":`...)
+		s.prefix = appendJSONString(s.prefix, s.id)
+		s.prefix = append(s.prefix, `,"object":"chat.completion.chunk","created":`...)
+		s.prefix = strconv.AppendInt(s.prefix, s.created, 10)
+		s.prefix = append(s.prefix, `,"model":`...)
+		s.prefix = appendJSONString(s.prefix, s.model)
+		s.prefix = append(s.prefix, `,"choices":[{"index":0,"delta":{"`...)
+	}
+	b := append(s.buf[:0], s.prefix...)
+	b = append(b, field...)
+	b = append(b, `":`...)
+	b = appendJSONString(b, t)
+	b = append(b, "},\"finish_reason\":null}]}\n\n"...)
+	s.buf = b
+	return s.raw(b)
+}
+
+// appendJSONString appends s as a JSON string. Control characters, quotes
+// and backslashes are escaped, as are U+2028 and U+2029 (for JavaScript
+// readers); invalid UTF-8 becomes U+FFFD, as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func reasoningDelta(field, t string) outDelta {
@@ -250,6 +350,8 @@ func (c *collector) reasoning(field, s string) error {
 	return nil
 }
 func (c *collector) status(string, bool) error { return nil }
+func (c *collector) startBatch()               {}
+func (c *collector) endBatch() error           { return nil }
 func (c *collector) keepalive() error          { return nil }
 func (c *collector) fail(*apiError) error      { return nil }
 func (c *collector) finish(reason string, calls []llm.ToolCall, usage llm.Usage) error {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"strings"
 	"time"
 
@@ -32,24 +31,24 @@ func (r *run) round(ctx context.Context, n int) (*roundResult, error) {
 	defer resp.Body.Close()
 	// Read what the upstream sent, not what was asked for: some servers
 	// stream when asked not to, or answer a streaming request with one
-	// JSON object.
-	body := bufio.NewReader(resp.Body)
-	if isEventStream(resp, body) {
-		return r.readStream(ctx, body)
-	}
-	return r.readCompletion(body)
-}
-
-// isEventStream tells an SSE answer from a JSON one, by its content type or,
-// when there is none, by its first byte.
-func isEventStream(resp *http.Response, body *bufio.Reader) bool {
+	// JSON object. Without a content type, the first byte tells.
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch mt {
 	case "text/event-stream":
-		return true
+		return r.readStream(ctx, resp.Body)
 	case "application/json":
-		return false
+		return r.readCompletion(resp.Body)
 	}
+	body := bufio.NewReader(resp.Body)
+	if startsWithObject(body) {
+		return r.readCompletion(body)
+	}
+	return r.readStream(ctx, body)
+}
+
+// startsWithObject reports whether the first byte of body after
+// whitespace, which it skips, opens a JSON object.
+func startsWithObject(body *bufio.Reader) bool {
 	for {
 		b, err := body.Peek(1)
 		if err != nil {
@@ -58,10 +57,8 @@ func isEventStream(resp *http.Response, body *bufio.Reader) bool {
 		switch b[0] {
 		case ' ', '\t', '\r', '\n':
 			_, _ = body.ReadByte()
-		case '{':
-			return false
 		default:
-			return true
+			return b[0] == '{'
 		}
 	}
 }
@@ -119,115 +116,174 @@ func (r *run) reasoning(reasoningContent, reasoning, thinking string) error {
 	return nil
 }
 
-// event is one item of the upstream stream, read by a helper goroutine.
-type event struct {
-	ev  llm.Event
-	err error
+// batch is the events of the upstream stream that arrived together: one
+// read by a helper goroutine, and every event already in its buffer after
+// it. err ends the stream after the events.
+type batch struct {
+	events []llm.Event
+	err    error
 }
 
+// maxBatch bounds the events handled between two flushes.
+const maxBatch = 64
+
 // readStream reads an upstream SSE answer, forwarding text as it arrives
-// and sending keepalives while the upstream is silent.
+// and sending keepalives while the upstream is silent. The events of one
+// batch are written to the client with one flush.
 func (r *run) readStream(ctx context.Context, body io.Reader) (*roundResult, error) {
-	events := make(chan event, 16)
+	batches := make(chan batch, 4)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		er := llm.NewEventReader(body)
 		for {
+			var b batch
 			ev, err := er.Next()
+			if err != nil {
+				b.err = err
+			} else {
+				b.events = append(make([]llm.Event, 0, 4), ev)
+				for len(b.events) < maxBatch {
+					ev, ok, err := er.TryNext()
+					if err != nil {
+						b.err = err
+					}
+					if !ok {
+						break
+					}
+					b.events = append(b.events, ev)
+				}
+			}
 			select {
-			case events <- event{ev, err}:
+			case batches <- b:
 			case <-done:
 				return
 			}
-			if err != nil {
+			if b.err != nil {
 				return
 			}
 		}
 	}()
 
-	res := &roundResult{}
-	var acc llm.Accumulator
-	var text, reasoning strings.Builder
-	firstText := true
+	sr := &streamRound{r: r, res: &roundResult{}, firstText: true}
 	keep := r.keepaliveTicker()
 	defer keep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return res, context.Cause(ctx)
+			return sr.res, context.Cause(ctx)
 		case <-keep.C:
 			if err := r.keepaliveIfIdle(); err != nil {
-				return res, err
+				return sr.res, err
 			}
-		case e := <-events:
-			if e.err == io.EOF {
-				// A stream that ends without [DONE] is still complete
-				// when it got this far; some servers omit it.
-				res.calls, res.text, res.reasoning = acc.Calls(), text.String(), reasoning.String()
-				return res, nil
+		case b := <-batches:
+			r.out.startBatch()
+			end, err := sr.handle(b)
+			if ferr := r.out.endBatch(); err == nil {
+				err = ferr
 			}
-			if e.err != nil {
+			if err != nil || end {
+				return sr.res, err
+			}
+			if b.err != nil {
 				if ctx.Err() != nil {
-					return res, context.Cause(ctx)
+					return sr.res, context.Cause(ctx)
 				}
-				return res, &errBadUpstream{"reading upstream stream: " + e.err.Error()}
-			}
-			data := bytes.TrimSpace(e.ev.Data)
-			if len(data) == 0 {
-				continue
-			}
-			if string(data) == "[DONE]" {
-				res.calls, res.text, res.reasoning = acc.Calls(), text.String(), reasoning.String()
-				return res, nil
-			}
-			ch, err := llm.ParseChunk(data)
-			if err != nil {
-				return res, &errBadUpstream{"upstream sent an event that is not JSON: " + snippet(data)}
-			}
-			if len(ch.Error) > 0 {
-				return res, &errBadUpstream{"upstream error: " + snippet(ch.Error)}
-			}
-			r.out.setModel(ch.Model)
-			if ch.Usage != nil {
-				u := *ch.Usage
-				res.usage = &u
-			}
-			for i := range ch.Choices {
-				c := &ch.Choices[i]
-				if c.Index != 0 {
-					continue
-				}
-				d := &c.Delta
-				if err := r.reasoning(d.ReasoningContent, d.Reasoning, d.Thinking); err != nil {
-					return res, err
-				}
-				reasoning.WriteString(d.ReasoningContent)
-				if d.Refusal != "" {
-					if err := r.out.refusal(d.Refusal); err != nil {
-						return res, err
-					}
-				}
-				if d.Content != "" {
-					t := d.Content
-					if firstText {
-						t = r.roundSeparator() + t
-						firstText = false
-					}
-					text.WriteString(d.Content)
-					if err := r.text(t); err != nil {
-						return res, err
-					}
-				}
-				if len(d.ToolCalls) > 0 {
-					acc.Add(d.ToolCalls)
-				}
-				if c.FinishReason != "" {
-					res.finish = c.FinishReason
-				}
+				return sr.res, &errBadUpstream{"reading upstream stream: " + b.err.Error()}
 			}
 		}
 	}
+}
+
+// streamRound is the state of one streamed round.
+type streamRound struct {
+	r         *run
+	res       *roundResult
+	acc       llm.Accumulator
+	text      strings.Builder
+	reasoning strings.Builder
+	firstText bool
+}
+
+// handle handles the events of a batch; end is true once the round is
+// complete ([DONE], or the end of the stream after its events).
+func (sr *streamRound) handle(b batch) (end bool, err error) {
+	for _, ev := range b.events {
+		end, err := sr.event(ev)
+		if end || err != nil {
+			return end, err
+		}
+	}
+	if b.err == io.EOF {
+		// A stream that ends without [DONE] is still complete when it got
+		// this far; some servers omit it.
+		sr.finish()
+		return true, nil
+	}
+	return false, nil
+}
+
+func (sr *streamRound) finish() {
+	sr.res.calls, sr.res.text, sr.res.reasoning = sr.acc.Calls(), sr.text.String(), sr.reasoning.String()
+}
+
+// event handles one upstream event.
+func (sr *streamRound) event(ev llm.Event) (end bool, err error) {
+	r, res := sr.r, sr.res
+	data := bytes.TrimSpace(ev.Data)
+	if len(data) == 0 {
+		return false, nil
+	}
+	if string(data) == "[DONE]" {
+		sr.finish()
+		return true, nil
+	}
+	ch, err := llm.ParseChunk(data)
+	if err != nil {
+		return false, &errBadUpstream{"upstream sent an event that is not JSON: " + snippet(data)}
+	}
+	if len(ch.Error) > 0 {
+		return false, &errBadUpstream{"upstream error: " + snippet(ch.Error)}
+	}
+	r.out.setModel(ch.Model)
+	if ch.Usage != nil {
+		u := *ch.Usage
+		res.usage = &u
+	}
+	for i := range ch.Choices {
+		c := &ch.Choices[i]
+		if c.Index != 0 {
+			continue
+		}
+		d := &c.Delta
+		if err := r.reasoning(d.ReasoningContent, d.Reasoning, d.Thinking); err != nil {
+			return false, err
+		}
+		sr.reasoning.WriteString(d.ReasoningContent)
+		if d.Refusal != "" {
+			if err := r.out.refusal(d.Refusal); err != nil {
+				return false, err
+			}
+		}
+		if d.Content != "" {
+			t := d.Content
+			if sr.firstText {
+				t = r.roundSeparator() + t
+				sr.firstText = false
+			}
+			sr.text.WriteString(d.Content)
+			if err := r.text(t); err != nil {
+				return false, err
+			}
+		}
+		if len(d.ToolCalls) > 0 {
+			sr.acc.Add(d.ToolCalls)
+		}
+		if c.FinishReason != "" {
+			res.finish = c.FinishReason
+		}
+	}
+	return false, nil
 }
 
 // keepaliveTicker ticks at the keepalive interval, or never when keepalives
