@@ -37,7 +37,11 @@ func (s *Server) chat(c echo.Context) error {
 	id, created := "chatcmpl-"+rand.Text(), time.Now().Unix()
 	var col *collector
 	if cr.stream {
-		r.out = newSSEWriter(c.Response(), id, created, cr.model, cr.includeUsage)
+		w := newSSEWriter(c.Response(), id, created, cr.model, cr.includeUsage)
+		w.startKeepalive(s.opts.Keepalive)
+		// Nothing may write to the response once the handler returns.
+		defer w.close()
+		r.out = w
 	} else {
 		col = &collector{id: id, created: created, model: cr.model}
 		r.out = col

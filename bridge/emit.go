@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -29,8 +30,6 @@ type emitter interface {
 	refusal(s string) error
 	// status shows tool activity (display mode "status").
 	status(desc string, done bool) error
-	// keepalive tells the client the answer is still coming.
-	keepalive() error
 	// finish ends the answer. calls are client tool calls returned to the
 	// client, usage the sum over every round.
 	finish(reason string, calls []llm.ToolCall, usage llm.Usage) error
@@ -101,8 +100,16 @@ func clientToolCalls(calls []llm.ToolCall) []openai.ToolCall {
 }
 
 // sseWriter writes the answer as server-sent events, one chunk per event,
-// flushing after each.
+// flushing after each (or after each batch). While the answer is open, a
+// timer sends ": keepalive" comments whenever nothing was written for the
+// keepalive interval, as httputil.ReverseProxy flushes from a timer: mu
+// keeps the timer's writes and the request's apart.
 type sseWriter struct {
+	mu       sync.Mutex
+	interval time.Duration // keepalive interval; 0 for none
+	timer    *time.Timer
+	closed   bool // the answer ended: the timer writes nothing more
+
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	id      string
@@ -130,9 +137,15 @@ func (s *sseWriter) setModel(m string) {
 	}
 }
 
-func (s *sseWriter) startBatch() { s.batching = true }
+func (s *sseWriter) startBatch() {
+	s.mu.Lock()
+	s.batching = true
+	s.mu.Unlock()
+}
 
 func (s *sseWriter) endBatch() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.batching = false
 	if !s.pending {
 		return nil
@@ -141,7 +154,51 @@ func (s *sseWriter) endBatch() error {
 	return s.rc.Flush()
 }
 
-func (s *sseWriter) started() bool { return s.wrote }
+// startKeepalive starts the keepalive timer; interval <= 0 starts none.
+func (s *sseWriter) startKeepalive(interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interval = interval
+	s.timer = time.AfterFunc(interval, s.keepalive)
+}
+
+// keepalive runs on the timer: it writes a comment if the answer was idle
+// for a whole interval, and sets the timer for the next check.
+func (s *sseWriter) keepalive() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	idle := time.Since(s.lastSend)
+	if idle >= s.interval {
+		if s.writeLocked([]byte(": keepalive\n\n")) != nil {
+			return // the client is gone; the request will notice
+		}
+		idle = 0
+	}
+	s.timer.Reset(s.interval - idle)
+}
+
+// close ends the answer for the timer. It is safe to call more than once.
+func (s *sseWriter) close() {
+	s.mu.Lock()
+	s.closed = true
+	t := s.timer
+	s.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+}
+
+func (s *sseWriter) started() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wrote
+}
 
 func (s *sseWriter) start() {
 	if s.wrote {
@@ -156,14 +213,22 @@ func (s *sseWriter) start() {
 	s.wrote = true
 }
 
-// raw writes b (one whole event) and flushes, unless a batch is open.
+// raw writes b (one whole event) and flushes, unless a batch is open. The
+// first bytes of an answer are flushed at once, batch or not.
 func (s *sseWriter) raw(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeLocked(b)
+}
+
+func (s *sseWriter) writeLocked(b []byte) error {
+	first := !s.wrote
 	s.start()
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
 	s.lastSend = time.Now()
-	if s.batching {
+	if s.batching && !first {
 		s.pending = true
 		return nil
 	}
@@ -289,8 +354,6 @@ func (s *sseWriter) status(desc string, done bool) error {
 	return s.chunk(&outChunk{Event: &statusEvent{Type: "status", Data: statusData{Description: desc, Done: done}}})
 }
 
-func (s *sseWriter) keepalive() error { return s.raw([]byte(": keepalive\n\n")) }
-
 func (s *sseWriter) finish(reason string, calls []llm.ToolCall, usage llm.Usage) error {
 	d := outDelta{}
 	if len(calls) > 0 {
@@ -304,12 +367,14 @@ func (s *sseWriter) finish(reason string, calls []llm.ToolCall, usage llm.Usage)
 			return err
 		}
 	}
+	s.close()
 	return s.raw([]byte("data: [DONE]\n\n"))
 }
 
 // fail sends an error event and ends the stream; no [DONE] follows, so
 // that clients do not take a cut-off answer for a whole one.
 func (s *sseWriter) fail(e *apiError) error {
+	s.close()
 	b := append([]byte("data: "), e.body()...)
 	return s.raw(append(b, '\n', '\n'))
 }
@@ -352,7 +417,6 @@ func (c *collector) reasoning(field, s string) error {
 func (c *collector) status(string, bool) error { return nil }
 func (c *collector) startBatch()               {}
 func (c *collector) endBatch() error           { return nil }
-func (c *collector) keepalive() error          { return nil }
 func (c *collector) fail(*apiError) error      { return nil }
 func (c *collector) finish(reason string, calls []llm.ToolCall, usage llm.Usage) error {
 	c.reason, c.calls, c.usage, c.done = reason, calls, usage, true

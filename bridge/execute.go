@@ -24,7 +24,7 @@ type toolOutcome struct {
 
 // execute runs calls concurrently (at most MaxParallel at a time) and
 // returns one outcome per call, in the calls' order. It shows progress as
-// the display mode says and keeps the stream alive while tools run. It
+// the display mode says (keepalives go on meanwhile, see sseWriter). It
 // returns an error only when the client can no longer be written to or the
 // request ended.
 func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome, error) {
@@ -52,17 +52,8 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 			return nil, drain(finished, len(calls), err)
 		}
 	}
-	keep := r.keepaliveTicker()
-	defer keep.Stop()
-	for n := 0; n < len(calls); {
-		select {
-		case <-finished:
-			n++
-		case <-keep.C:
-			if err := r.keepaliveIfIdle(); err != nil {
-				return nil, drain(finished, len(calls)-n, err)
-			}
-		}
+	for range calls {
+		<-finished
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"strings"
-	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
 )
@@ -116,81 +115,46 @@ func (r *run) reasoning(reasoningContent, reasoning, thinking string) error {
 	return nil
 }
 
-// batch is the events of the upstream stream that arrived together: one
-// read by a helper goroutine, and every event already in its buffer after
-// it. err ends the stream after the events.
-type batch struct {
-	events []llm.Event
-	err    error
-}
-
 // maxBatch bounds the events handled between two flushes.
 const maxBatch = 64
 
-// readStream reads an upstream SSE answer, forwarding text as it arrives
-// and sending keepalives while the upstream is silent. The events of one
-// batch are written to the client with one flush.
+// readStream reads an upstream SSE answer in the request's goroutine,
+// forwarding text as it arrives. The events that arrived together (the one
+// waited for and every one already read with it) are written to the client
+// with one flush. A cancelled request ends the read: the upstream request
+// shares its context. Keepalives meanwhile come from sseWriter's timer.
 func (r *run) readStream(ctx context.Context, body io.Reader) (*roundResult, error) {
-	batches := make(chan batch, 4)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		er := llm.NewEventReader(body)
-		for {
-			var b batch
-			ev, err := er.Next()
-			if err != nil {
-				b.err = err
-			} else {
-				b.events = append(make([]llm.Event, 0, 4), ev)
-				for len(b.events) < maxBatch {
-					ev, ok, err := er.TryNext()
-					if err != nil {
-						b.err = err
-					}
-					if !ok {
-						break
-					}
-					b.events = append(b.events, ev)
-				}
-			}
-			select {
-			case batches <- b:
-			case <-done:
-				return
-			}
-			if b.err != nil {
-				return
-			}
-		}
-	}()
-
 	sr := &streamRound{r: r, res: &roundResult{}, firstText: true}
-	keep := r.keepaliveTicker()
-	defer keep.Stop()
+	er := llm.NewEventReader(body)
+	defer er.Release()
 	for {
-		select {
-		case <-ctx.Done():
-			return sr.res, context.Cause(ctx)
-		case <-keep.C:
-			if err := r.keepaliveIfIdle(); err != nil {
-				return sr.res, err
+		ev, err := er.Next()
+		if err != nil {
+			if err == io.EOF {
+				// A stream that ends without [DONE] is still complete when
+				// it got this far; some servers omit it.
+				sr.finish()
+				return sr.res, nil
 			}
-		case b := <-batches:
-			r.out.startBatch()
-			end, err := sr.handle(b)
-			if ferr := r.out.endBatch(); err == nil {
-				err = ferr
+			if ctx.Err() != nil {
+				return sr.res, context.Cause(ctx)
 			}
-			if err != nil || end {
-				return sr.res, err
+			return sr.res, &errBadUpstream{"reading upstream stream: " + err.Error()}
+		}
+		r.out.startBatch()
+		end, err := sr.event(ev)
+		for n := 1; !end && err == nil && n < maxBatch; n++ {
+			next, ok, _ := er.TryNext() // an error comes back from Next
+			if !ok {
+				break
 			}
-			if b.err != nil {
-				if ctx.Err() != nil {
-					return sr.res, context.Cause(ctx)
-				}
-				return sr.res, &errBadUpstream{"reading upstream stream: " + b.err.Error()}
-			}
+			end, err = sr.event(next)
+		}
+		if ferr := r.out.endBatch(); err == nil {
+			err = ferr
+		}
+		if err != nil || end {
+			return sr.res, err
 		}
 	}
 }
@@ -203,24 +167,6 @@ type streamRound struct {
 	text      strings.Builder
 	reasoning strings.Builder
 	firstText bool
-}
-
-// handle handles the events of a batch; end is true once the round is
-// complete ([DONE], or the end of the stream after its events).
-func (sr *streamRound) handle(b batch) (end bool, err error) {
-	for _, ev := range b.events {
-		end, err := sr.event(ev)
-		if end || err != nil {
-			return end, err
-		}
-	}
-	if b.err == io.EOF {
-		// A stream that ends without [DONE] is still complete when it got
-		// this far; some servers omit it.
-		sr.finish()
-		return true, nil
-	}
-	return false, nil
 }
 
 func (sr *streamRound) finish() {
@@ -284,30 +230,6 @@ func (sr *streamRound) event(ev llm.Event) (end bool, err error) {
 		}
 	}
 	return false, nil
-}
-
-// keepaliveTicker ticks at the keepalive interval, or never when keepalives
-// are off or the answer is not streamed.
-func (r *run) keepaliveTicker() *time.Ticker {
-	if r.s.opts.Keepalive <= 0 || !r.req.stream {
-		t := time.NewTicker(time.Hour)
-		t.Stop()
-		return t
-	}
-	return time.NewTicker(r.s.opts.Keepalive / 2)
-}
-
-// keepaliveIfIdle sends a keepalive when nothing was written for a whole
-// interval.
-func (r *run) keepaliveIfIdle() error {
-	w, ok := r.out.(*sseWriter)
-	if !ok {
-		return nil
-	}
-	if w.wrote && time.Since(w.lastSend) < r.s.opts.Keepalive {
-		return nil
-	}
-	return w.keepalive()
 }
 
 // snippet shortens upstream data for an error message.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Event is one server-sent event.
@@ -35,6 +36,7 @@ type EventReader struct {
 	bomChecked bool
 
 	noBlock bool // set by TryNext: do not read from r
+	pooled  bool // buf came from bufPool
 
 	data    []byte // data of the event being read
 	hasData bool
@@ -48,6 +50,10 @@ const (
 	// event that needed it has been returned.
 	maxRetainedBuf = 64 << 10
 )
+
+// bufPool holds the read buffers of EventReaders between reads: a stream
+// that waits for its next event holds none.
+var bufPool = sync.Pool{New: func() any { return new([eventReaderBufSize]byte) }}
 
 // NewEventReader returns a reader of the events in r. It reads r in blocks
 // of at least 8 KiB and does not close it.
@@ -73,7 +79,9 @@ func (r *EventReader) Next() (Event, error) {
 		}
 		if len(line) == 0 {
 			if r.hasData {
-				return r.dispatch(), nil
+				ev := r.dispatch()
+				r.releaseIfEmpty()
+				return ev, nil
 			}
 			r.reset()
 			continue
@@ -99,6 +107,24 @@ func (r *EventReader) TryNext() (ev Event, ok bool, err error) {
 		return Event{}, false, nil
 	}
 	return ev, err == nil, err
+}
+
+// releaseIfEmpty returns the read buffer to the pool when it holds no
+// unread byte.
+func (r *EventReader) releaseIfEmpty() {
+	if r.start == r.end && r.pooled {
+		r.Release()
+	}
+}
+
+// Release returns the reader's buffer to a pool shared by all readers; a
+// later read takes one again. Call it when done with the reader.
+func (r *EventReader) Release() {
+	if r.pooled && r.buf != nil {
+		bufPool.Put((*[eventReaderBufSize]byte)(r.buf[:eventReaderBufSize]))
+	}
+	r.buf, r.pooled = nil, false
+	r.start, r.end, r.scanned = 0, 0, 0
 }
 
 // field processes one non-empty line.
@@ -226,7 +252,7 @@ func (r *EventReader) cutLine() ([]byte, bool) {
 // when the reader fails or makes no progress.
 func (r *EventReader) fill() {
 	if r.buf == nil || (r.start == r.end && len(r.buf) > maxRetainedBuf) {
-		r.buf = make([]byte, eventReaderBufSize)
+		r.buf, r.pooled = bufPool.Get().(*[eventReaderBufSize]byte)[:], true
 		r.start, r.end = 0, 0
 	}
 	if r.start > 0 {
@@ -235,6 +261,7 @@ func (r *EventReader) fill() {
 	}
 	if r.end == len(r.buf) {
 		r.buf = append(r.buf, make([]byte, len(r.buf))...)
+		r.pooled = false // a grown buffer is not the pool's size
 	}
 	for range 100 {
 		n, err := r.r.Read(r.buf[r.end:])

@@ -201,3 +201,34 @@ func TestTryNext(t *testing.T) {
 		t.Fatalf("end: %v", err)
 	}
 }
+
+// TestEventReaderReleasesIdleBuffer checks a reader waiting for its next
+// event holds no buffer, and one with unread bytes keeps them.
+func TestEventReaderReleasesIdleBuffer(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := NewEventReader(pr)
+	go func() { _, _ = pw.Write([]byte("data: a\n\n")) }()
+	if ev, err := r.Next(); err != nil || string(ev.Data) != "a" {
+		t.Fatalf("a: %q %v", ev.Data, err)
+	}
+	if r.buf != nil {
+		t.Error("a reader with nothing unread holds its buffer")
+	}
+	go func() { _, _ = pw.Write([]byte("data: b\n\ndata: c")); pw.Close() }()
+	if ev, err := r.Next(); err != nil || string(ev.Data) != "b" {
+		t.Fatalf("b: %q %v", ev.Data, err)
+	}
+	if r.buf == nil {
+		t.Fatal("unread bytes were dropped with the buffer")
+	}
+	if ev, err := r.Next(); err != nil || string(ev.Data) != "c" {
+		t.Fatalf("c: %q %v", ev.Data, err)
+	}
+	r.Release()
+	if r.buf != nil {
+		t.Error("Release kept the buffer")
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Errorf("after Release: %v", err)
+	}
+}
