@@ -45,7 +45,7 @@ type EventReader struct {
 }
 
 const (
-	eventReaderBufSize = 8 << 10
+	eventReaderBufSize = 4 << 10
 	// maxRetainedBuf is the largest buffer kept once the long line or
 	// event that needed it has been returned.
 	maxRetainedBuf = 64 << 10
@@ -56,7 +56,7 @@ const (
 var bufPool = sync.Pool{New: func() any { return new([eventReaderBufSize]byte) }}
 
 // NewEventReader returns a reader of the events in r. It reads r in blocks
-// of at least 8 KiB and does not close it.
+// of at least 4 KiB and does not close it.
 func NewEventReader(r io.Reader) *EventReader {
 	return &EventReader{r: r}
 }
