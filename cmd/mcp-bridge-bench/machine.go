@@ -65,7 +65,8 @@ func collectMachine(ctx context.Context, root string) machine {
 	cmd.Dir = root
 	if out, err := cmd.Output(); err == nil {
 		m.commit = strings.TrimSpace(string(out))
-		st := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no")
+		// The report itself, written by the last run, does not count.
+		st := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md")
 		st.Dir = root
 		if out, err := st.Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
 			m.commit += " (with uncommitted changes)"
