@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // chat answers POST /v1/chat/completions.
@@ -59,7 +61,7 @@ func (s *Server) chat(c echo.Context) error {
 		var bad *errBadUpstream
 		if errors.As(err, &bad) {
 			ae = &apiError{Status: http.StatusBadGateway, Type: "upstream_error", Code: "bad_upstream_response",
-				Message: redact(bad.msg, s.opts.Secrets)}
+				Message: mcpclient.Redact(bad.msg, s.opts.Secrets)}
 		}
 		s.log.Warn("chat request failed", "err", ae.Message, "status", ae.Status, "started", r.out.started())
 		if r.out.started() {

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // apiError is an error in the OpenAI error shape, with the HTTP status it
@@ -75,10 +75,10 @@ func toAPIError(err error, secrets []string) *apiError {
 			}
 			if errors.Is(ue.Err, context.DeadlineExceeded) {
 				return &apiError{Status: http.StatusGatewayTimeout, Type: "upstream_error", Code: "upstream_timeout",
-					Message: redact("upstream did not answer in time: "+cause, secrets)}
+					Message: mcpclient.Redact("upstream did not answer in time: "+cause, secrets)}
 			}
 			return &apiError{Status: http.StatusBadGateway, Type: "upstream_error", Code: "upstream_unreachable",
-				Message: redact("upstream unreachable: "+cause, secrets)}
+				Message: mcpclient.Redact("upstream unreachable: "+cause, secrets)}
 		}
 		status, ok := upstreamStatus[ue.StatusCode]
 		if !ok {
@@ -93,20 +93,10 @@ func toAPIError(err error, secrets []string) *apiError {
 			code = nil
 		}
 		return &apiError{Status: status, Type: typ, Code: code,
-			Message: redact(fmt.Sprintf("upstream returned %d: %s", ue.StatusCode, ue.Message), secrets)}
+			Message: mcpclient.Redact(fmt.Sprintf("upstream returned %d: %s", ue.StatusCode, ue.Message), secrets)}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{Status: http.StatusGatewayTimeout, Type: "timeout_error", Message: "request timed out"}
 	}
-	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: redact(err.Error(), secrets)}
-}
-
-// redact replaces every secret in s.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
+	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: mcpclient.Redact(err.Error(), secrets)}
 }

@@ -113,9 +113,9 @@ func (r *run) callTool(ctx context.Context, c llm.ToolCall) toolOutcome {
 		case errors.Is(err, mcpclient.ErrInvalidArguments):
 			msg = fmt.Sprintf("%v; the arguments for %s were %s. Call the tool again with a JSON object as arguments.", err, c.Name, snippet([]byte(c.Arguments)))
 		}
-		o.text = "Error: " + redact(msg, r.s.opts.Secrets)
+		o.text = "Error: " + mcpclient.Redact(msg, r.s.opts.Secrets)
 		if ctx.Err() == nil {
-			r.s.log.Warn("tool call failed", "tool", c.Name, "server", tool.Server, "err", redact(err.Error(), r.s.opts.Secrets))
+			r.s.log.Warn("tool call failed", "tool", c.Name, "server", tool.Server, "err", mcpclient.Redact(err.Error(), r.s.opts.Secrets))
 		}
 	case res.IsError:
 		o.isError = true

@@ -150,10 +150,15 @@ func (s *Server) originAllowed(origin, host string) bool {
 	if strings.EqualFold(u.Host, host) {
 		return true
 	}
-	h := u.Hostname()
-	if h == "localhost" {
+	return IsLoopbackHost(u.Hostname())
+}
+
+// IsLoopbackHost reports whether host (a name or an address, without port
+// or brackets) is "localhost" or a loopback address.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(h)
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

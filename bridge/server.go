@@ -298,7 +298,7 @@ func (s *Server) readyz(c echo.Context) error {
 	servers := make([]server, len(all))
 	status, code := "ready", http.StatusOK
 	for i, sv := range all {
-		servers[i] = server{sv.Name, sv.Transport, sv.State, sv.Tools, sv.Restarts, redact(sv.Error, s.opts.Secrets)}
+		servers[i] = server{sv.Name, sv.Transport, sv.State, sv.Tools, sv.Restarts, mcpclient.Redact(sv.Error, s.opts.Secrets)}
 		if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}

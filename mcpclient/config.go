@@ -201,25 +201,15 @@ func (c ServerConfig) validate() error {
 		}
 		switch {
 		case t == TransportWS && !slices.Contains([]string{"ws", "wss", "http", "https"}, u.Scheme):
-			return fmt.Errorf("url %q: scheme must be ws, wss, http or https for type %q", redactURL(u), t)
+			return fmt.Errorf("url %q: scheme must be ws, wss, http or https for type %q", RedactURL(u), t)
 		case t != TransportWS && u.Scheme != "http" && u.Scheme != "https":
-			return fmt.Errorf("url %q: scheme must be http or https for type %q", redactURL(u), t)
+			return fmt.Errorf("url %q: scheme must be http or https for type %q", RedactURL(u), t)
 		}
 		if u.Host == "" {
-			return fmt.Errorf("url %q has no host", redactURL(u))
+			return fmt.Errorf("url %q has no host", RedactURL(u))
 		}
 		return nil
 	default:
 		return fmt.Errorf(`unknown type %q (want "stdio", "http", "sse" or "ws")`, c.Type)
 	}
-}
-
-// redactURL returns u without user information and query, which may hold
-// secrets.
-func redactURL(u *url.URL) string {
-	v := *u
-	v.User = nil
-	v.RawQuery = ""
-	v.Fragment = ""
-	return v.String()
 }

@@ -88,7 +88,7 @@ func (t *WebSocketTransport) Connect(ctx context.Context) (mcp.Connection, error
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return nil, fmt.Errorf("websocket handshake with %s: %w", redactURL(u), err)
+		return nil, fmt.Errorf("websocket handshake with %s: %w", RedactURL(u), err)
 	}
 	// Dial has checked that the server selected "mcp" or no subprotocol.
 	conn := NewWebSocketConnection(c)

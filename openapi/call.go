@@ -16,6 +16,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // argumentError is a call whose arguments cannot make a request; the model
@@ -322,12 +324,12 @@ func callResult(client *http.Client, req *http.Request, max int) *mcp.CallToolRe
 		if errors.Is(err, context.DeadlineExceeded) {
 			cause = errors.New("timed out")
 		}
-		return errorResult(fmt.Sprintf("request failed: %s %s: %v", req.Method, redactURL(req.URL), cause))
+		return errorResult(fmt.Sprintf("request failed: %s %s: %v", req.Method, mcpclient.RedactURL(req.URL), cause))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
 	if err != nil {
-		return errorResult(fmt.Sprintf("reading the response of %s %s: %v", req.Method, redactURL(req.URL), unwrapURLError(err)))
+		return errorResult(fmt.Sprintf("reading the response of %s %s: %v", req.Method, mcpclient.RedactURL(req.URL), unwrapURLError(err)))
 	}
 	truncated := len(data) > max
 	if truncated {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // maxSpecBytes bounds the size of a spec and of every file it refers to.
@@ -310,7 +312,7 @@ func (l *specLoader) fetch(ctx context.Context, location string, from *url.URL) 
 		return l.fetchURL(ctx, u)
 	case "", "file":
 		if from != nil && from.Scheme != "" && from.Scheme != "file" {
-			return nil, nil, fmt.Errorf("%s refers to the local file %s, which a spec read from a URL may not", redactURL(from), u.Path)
+			return nil, nil, fmt.Errorf("%s refers to the local file %s, which a spec read from a URL may not", mcpclient.RedactURL(from), u.Path)
 		}
 		p := filepath.FromSlash(u.Path)
 		if abs, err := filepath.Abs(p); err == nil {
@@ -337,23 +339,23 @@ func (l *specLoader) fetch(ctx context.Context, location string, from *url.URL) 
 func (l *specLoader) fetchURL(ctx context.Context, u *url.URL) ([]byte, *url.URL, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetching spec %s: %w", redactURL(u), err)
+		return nil, nil, fmt.Errorf("fetching spec %s: %w", mcpclient.RedactURL(u), err)
 	}
 	req.Header.Set("Accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetching spec %s: %w", redactURL(u), unwrapURLError(err))
+		return nil, nil, fmt.Errorf("fetching spec %s: %w", mcpclient.RedactURL(u), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return nil, nil, fmt.Errorf("fetching spec %s: status %s", redactURL(u), resp.Status)
+		return nil, nil, fmt.Errorf("fetching spec %s: status %s", mcpclient.RedactURL(u), resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSpecBytes+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetching spec %s: %w", redactURL(u), unwrapURLError(err))
+		return nil, nil, fmt.Errorf("fetching spec %s: %w", mcpclient.RedactURL(u), unwrapURLError(err))
 	}
 	if len(data) > maxSpecBytes {
-		return nil, nil, fmt.Errorf("spec %s is larger than %d bytes", redactURL(u), maxSpecBytes)
+		return nil, nil, fmt.Errorf("spec %s is larger than %d bytes", mcpclient.RedactURL(u), maxSpecBytes)
 	}
 	return data, u, nil
 }
@@ -489,20 +491,9 @@ func cleanKinError(err error) string {
 	return msg
 }
 
-// redactURL returns u without user information and query, which may hold
-// secrets.
-func redactURL(u *url.URL) string {
-	v := *u
-	v.User = nil
-	v.RawQuery = ""
-	v.ForceQuery = false
-	v.Fragment = ""
-	return v.String()
-}
-
 func redactRaw(s string) string {
 	if u, err := url.Parse(s); err == nil {
-		return redactURL(u)
+		return mcpclient.RedactURL(u)
 	}
 	return "(unparsable URL)"
 }

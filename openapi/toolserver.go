@@ -281,7 +281,7 @@ func (s *ToolServer) ServeCall(w http.ResponseWriter, r *http.Request, name stri
 		if status >= 500 {
 			s.opts.Logger.Warn("openapi tool server: call failed", "tool", name, "status", status, "error", err)
 		}
-		writeError(w, status, typ, "", redact(err.Error(), s.opts.Secrets))
+		writeError(w, status, typ, "", mcpclient.Redact(err.Error(), s.opts.Secrets))
 		return
 	}
 	if res.IsError {
@@ -343,14 +343,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// redact replaces every secret in s.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
 }

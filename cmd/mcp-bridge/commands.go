@@ -389,7 +389,7 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, redactAll(err.Error(), c.secrets()))
+		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, mcpclient.Redact(err.Error(), c.secrets()))
 		problems++
 	}
 
@@ -408,13 +408,4 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
-}
-
-func redactAll(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/openapi"
 )
@@ -644,18 +645,10 @@ func (c *config) validate() error {
 // the bridge.
 func (c *config) checkExposure() error {
 	host, _, _ := net.SplitHostPort(c.Listen)
-	if isLoopback(host) || len(c.Auth.APIKeys) > 0 || c.Auth.Disabled {
+	if bridge.IsLoopbackHost(host) || len(c.Auth.APIKeys) > 0 || c.Auth.Disabled {
 		return nil
 	}
 	return fmt.Errorf("refusing to listen on %s without API keys: anyone who can reach it could run your MCP tools. "+
 		"Add keys (auth: {api_keys: [\"...\"]}), or say auth: {disabled: true} if something in front of the bridge guards it, "+
 		"or listen on 127.0.0.1", c.Listen)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
