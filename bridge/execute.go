@@ -47,13 +47,16 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 	}
 
 	display := r.s.opts.Display
+	var statusErr error
 	if display == DisplayStatus {
-		if err := r.out.status(runningDescription(calls), false); err != nil {
-			return nil, drain(finished, len(calls), err)
-		}
+		statusErr = r.out.status(runningDescription(calls), false)
 	}
+	// Every call ends before the request does, whatever happened.
 	for range calls {
 		<-finished
+	}
+	if statusErr != nil {
+		return nil, statusErr
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
@@ -78,15 +81,6 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 		}
 	}
 	return outcomes, nil
-}
-
-// drain waits for n more finished calls so that no goroutine outlives the
-// request, then returns err.
-func drain(finished <-chan int, n int, err error) error {
-	for ; n > 0; n-- {
-		<-finished
-	}
-	return err
 }
 
 // callTool runs one call and turns whatever happens into text for the model.

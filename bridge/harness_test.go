@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -311,10 +309,4 @@ func (h *harness) stream(body string) answer {
 // inMemory is a registry entry for a real in-memory MCP server.
 func inMemory(name string, s *mcp.Server) mcpclient.ServerConfig {
 	return mcptest.InMemory(name, s)
-}
-
-// firstLineOf returns the first line of a body, for failure messages.
-func firstLineOf(b []byte) string {
-	s, _ := bufio.NewReader(bytes.NewReader(b)).ReadString('\n')
-	return s
 }

@@ -52,10 +52,6 @@ var keptScalars = []string{
 	"minProperties", "maxProperties",
 }
 
-// annotations are the keywords next to a $ref or in a parent of a single
-// anyOf/allOf member that override the member's.
-var annotations = []string{"description", "title", "default"}
-
 // clean cleans one schema (a decoded JSON value).
 func (c *schemaCleaner) clean(v any) (cleaned, error) {
 	if c.active == nil {
