@@ -53,6 +53,19 @@ func npmServer(name string) string {
 	return p
 }
 
+// npmServersYAML is the mcpServers section of server-everything
+// (prefix everything) and server-filesystem serving dataDir (prefix fs).
+func npmServersYAML(dataDir string) string {
+	return fmt.Sprintf(`mcpServers:
+  everything:
+    command: node
+    args: [%q, "stdio"]
+  fs:
+    command: node
+    args: [%q, %q]
+`, npmServer("server-everything"), npmServer("server-filesystem"), dataDir)
+}
+
 // bridge is a running mcp-bridge process.
 type bridge struct {
 	url    string
@@ -222,14 +235,7 @@ upstream:
   base_url: %s
 tools:
   display: status
-mcpServers:
-  everything:
-    command: node
-    args: [%q, "stdio"]
-  fs:
-    command: node
-    args: [%q, %q]
-`, freePort(t), up.URL, npmServer("server-everything"), npmServer("server-filesystem"), dataDir))
+`, freePort(t), up.URL)+npmServersYAML(dataDir))
 
 			res := runClient(t, b.url, mode, "Add 2 and 3, and keep a note.")
 

@@ -32,14 +32,7 @@ upstream:
   base_url: %s
 auth:
   api_keys: [e2e-key-1234]
-mcpServers:
-  everything:
-    command: node
-    args: [%q, "stdio"]
-  fs:
-    command: node
-    args: [%q, %q]
-`, freePort(t), up.URL, npmServer("server-everything"), npmServer("server-filesystem"), dataDir)
+`, freePort(t), up.URL) + npmServersYAML(dataDir)
 	b := startBridge(t, bin, config)
 
 	do := func(method, path, body string) (int, []byte) {
