@@ -55,6 +55,18 @@ var upstreamStatus = map[int]int{
 	http.StatusGatewayTimeout:        http.StatusGatewayTimeout,
 }
 
+// upstreamTimeoutSetting names the setting behind the llm timeout that
+// ended e, for the user who wants to change it; "" for any other failure.
+func upstreamTimeoutSetting(e *llm.Error) string {
+	switch {
+	case errors.Is(e, llm.ErrFirstByteTimeout):
+		return "upstream.first_byte_timeout"
+	case errors.Is(e, llm.ErrStallTimeout):
+		return "upstream.stall_timeout"
+	}
+	return ""
+}
+
 // toAPIError converts any failure of a request into the error sent to the
 // client. It is the one place where errors are inspected. secrets are
 // removed from every message.
@@ -65,6 +77,10 @@ func toAPIError(err error, secrets []string) *apiError {
 	}
 	var ue *llm.Error
 	if errors.As(err, &ue) {
+		if setting := upstreamTimeoutSetting(ue); setting != "" {
+			return &apiError{Status: http.StatusGatewayTimeout, Type: "upstream_error", Code: "upstream_timeout",
+				Message: mcpclient.Redact("upstream timed out: "+ue.Message+" ("+setting+")", secrets)}
+		}
 		if ue.StatusCode == 0 {
 			// The transport's error says where and why (address, refusal,
 			// DNS); a URL in it could carry credentials, hence redact.
