@@ -32,6 +32,15 @@ func (e *apiError) body() []byte {
 	return b
 }
 
+// errShuttingDown is the cause of a request ended by Options.Shutdown.
+var errShuttingDown = errors.New("the bridge is shutting down")
+
+// shuttingDown is the answer to a request ended by Options.Shutdown.
+func shuttingDown() *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "shutting_down",
+		Message: "the bridge is shutting down"}
+}
+
 // invalidRequest is a 400 naming the offending request member (param may be "").
 func invalidRequest(param, msg string) *apiError {
 	e := &apiError{Status: http.StatusBadRequest, Message: msg, Type: "invalid_request_error"}

@@ -15,19 +15,21 @@ import (
 )
 
 // quietUpstream is an upstream that sends what send writes and then
-// nothing, until the bridge gives up on it. gaveUp is closed then.
+// nothing, until the bridge gives up on it. Each request signals on sent
+// once send returned, and on gaveUp when the bridge gave up.
 type quietUpstream struct {
 	*httptest.Server
-	gaveUp chan struct{}
+	sent, gaveUp chan struct{}
 }
 
 func newQuietUpstream(t *testing.T, send func(w http.ResponseWriter)) *quietUpstream {
 	t.Helper()
-	q := &quietUpstream{gaveUp: make(chan struct{}, 16)}
+	q := &quietUpstream{sent: make(chan struct{}, 16), gaveUp: make(chan struct{}, 16)}
 	release := make(chan struct{})
 	q.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		send(w)
+		q.sent <- struct{}{}
 		select {
 		case <-r.Context().Done():
 			q.gaveUp <- struct{}{}
@@ -119,7 +121,7 @@ func checkErrorBody(t *testing.T, e map[string]any, code string, subs ...string)
 	}
 }
 
-// gaveUp waits until the upstream request was cancelled.
+// waitGaveUp waits until the upstream request was cancelled.
 func (q *quietUpstream) waitGaveUp(t *testing.T) {
 	t.Helper()
 	select {
