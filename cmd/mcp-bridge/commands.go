@@ -128,6 +128,10 @@ func (c *config) secrets() []string {
 	return s
 }
 
+// abortGrace is how long the chat requests ended at the shutdown deadline
+// have to tell their clients before the connections are closed.
+const abortGrace = time.Second
+
 func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writer) error {
 	if _, err := commandFlags("serve", &cfgPath, args, stderr, nil); err != nil {
 		return err
@@ -144,10 +148,15 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		return err
 	}
 	up, err := llm.NewClient(llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey,
-		Headers: c.Upstream.Headers, MaxRetries: c.Upstream.MaxRetries, Logger: log})
+		Headers: c.Upstream.Headers, MaxRetries: c.Upstream.MaxRetries, Logger: log,
+		FirstByteTimeout: time.Duration(c.Upstream.FirstByteTimeout), StallTimeout: time.Duration(c.Upstream.StallTimeout)})
 	if err != nil {
 		return err
 	}
+	// Ended when a shutdown's drain time has passed: the chat requests
+	// still running then end with an error their clients can read.
+	abortCtx, abort := context.WithCancel(context.Background())
+	defer abort()
 
 	var srv *bridge.Server
 	events := make(chan mcpclient.Event, 64)
@@ -169,6 +178,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
 		MaxBodyBytes: c.Limits.MaxBodyBytes, APIKeys: c.Auth.APIKeys, Secrets: c.secrets(), Version: version(),
 		CORSOrigins: c.OpenAPI.CORSOrigins, AllowedOrigins: c.MCP.AllowedOrigins, SamplingModel: c.Sampling.Model,
+		Shutdown: abortCtx,
 	})
 	if err != nil {
 		return err
@@ -192,8 +202,15 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", c.Upstream.BaseURL,
+	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", up.BaseURL(),
 		"servers", len(c.Servers)+len(c.OpenAPIServers), "version", version())
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() {
+		defer close(probed)
+		probeUpstream(probeCtx, up, log, c.secrets())
+	}()
+	defer func() { stopProbe(); <-probed }()
 
 	select {
 	case err := <-serveErr:
@@ -210,7 +227,12 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	defer cancel()
 	srv.Close()
 	if err := hs.Shutdown(shutCtx); err != nil {
-		log.Warn("requests still running at the shutdown deadline; closing them", "err", err)
+		log.Warn("requests still running at the shutdown deadline; ending them with an error", "err", err)
+		abort()
+		// A moment for the streams to send their error event and end.
+		graceCtx, cancelGrace := context.WithTimeout(context.Background(), abortGrace)
+		_ = hs.Shutdown(graceCtx)
+		cancelGrace()
 		_ = hs.Close()
 	}
 	stopReg()
