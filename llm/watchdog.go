@@ -28,15 +28,18 @@ const (
 	defaultStallTimeout     = 2 * time.Minute
 )
 
-// noByte is watchdog.last before the first byte of the body.
-const noByte = -1
+// notReading is watchdog.waiting while no Read is under way.
+const notReading = -1
 
 // watchdog bounds one attempt of a request: it cancels the attempt's
 // context with ErrFirstByteTimeout when no byte of the answer came within
-// firstByte, and with ErrStallTimeout when, once the answer has begun,
-// nothing came for stall. A duration <= 0 disables its check. Progress is
-// recorded with an atomic store per read; the timer, not the reader, works
-// out whether the answer went silent, so a read never resets a timer.
+// firstByte of the request, and with ErrStallTimeout when, once the answer
+// has begun, a Read of its body waited stall for the next byte. Only time
+// spent waiting in Read counts as a stall: a reader busy elsewhere (writing
+// to a slow client, say) is not the upstream's silence. A duration <= 0
+// disables its check. A Read costs a clock reading and two atomic stores;
+// the timer, not the reader, works out whether the answer went silent, so
+// a read never resets a timer.
 type watchdog struct {
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
@@ -45,7 +48,12 @@ type watchdog struct {
 	where     string // the upstream's address, for messages
 	op        string
 	start     time.Time
-	last      atomic.Int64 // when the last byte came, as time since start; noByte before the first
+	// waiting is when the Read under way began, as time since start;
+	// notReading when none is.
+	waiting atomic.Int64
+
+	// begun is set, under mu, when the first byte of the body came.
+	begun atomic.Bool
 
 	mu      sync.Mutex // guards timer and stopped
 	timer   *time.Timer
@@ -58,7 +66,7 @@ func (c *Client) newWatchdog(parent context.Context, op string) *watchdog {
 	ctx, cancel := context.WithCancelCause(parent)
 	w := &watchdog{ctx: ctx, cancel: cancel, firstByte: c.firstByte, stall: c.stall,
 		where: c.where, op: op, start: time.Now()}
-	w.last.Store(noByte)
+	w.waiting.Store(notReading)
 	if w.firstByte > 0 {
 		w.mu.Lock()
 		w.timer = time.AfterFunc(w.firstByte, w.check)
@@ -67,6 +75,9 @@ func (c *Client) newWatchdog(parent context.Context, op string) *watchdog {
 	return w
 }
 
+// since returns the time since the attempt began.
+func (w *watchdog) since() int64 { return int64(time.Since(w.start)) }
+
 // check runs on the timer.
 func (w *watchdog) check() {
 	w.mu.Lock()
@@ -74,15 +85,19 @@ func (w *watchdog) check() {
 	if w.stopped {
 		return
 	}
-	last := w.last.Load()
-	if last == noByte {
+	if !w.begun.Load() {
 		w.cancel(ErrFirstByteTimeout)
 		return
 	}
 	if w.stall <= 0 {
 		return
 	}
-	idle := time.Since(w.start) - time.Duration(last)
+	waiting := w.waiting.Load()
+	if waiting == notReading {
+		w.timer.Reset(w.stall) // a Read that starts later gets its whole wait
+		return
+	}
+	idle := time.Duration(w.since() - waiting)
 	if idle >= w.stall {
 		w.cancel(ErrStallTimeout)
 		return
@@ -90,16 +105,16 @@ func (w *watchdog) check() {
 	w.timer.Reset(w.stall - idle)
 }
 
-// progress records that bytes of the body came. The response's header
-// alone is not progress: an upstream can send it at once and then think.
-func (w *watchdog) progress() {
-	now := int64(time.Since(w.start))
-	if w.last.Swap(now) != noByte {
-		return
-	}
-	// The first byte: from now on the timer watches for a stall.
+// begin records the body's first byte. The response's header alone does
+// not count: an upstream can send it at once and then think.
+func (w *watchdog) begin() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.begun.Load() {
+		return
+	}
+	w.begun.Store(true)
+	// From now on the timer watches for a stall.
 	switch {
 	case w.stopped:
 	case w.stall <= 0:
@@ -139,18 +154,20 @@ func (w *watchdog) err() *Error {
 	return nil
 }
 
-// watchedBody is a response body read under a watchdog: every byte read
-// counts as progress, a read cut by a timeout fails with the timeout's
-// *Error, and Close ends the watch.
+// watchedBody is a response body read under a watchdog: a read cut by a
+// timeout fails with the timeout's *Error, and Close ends the watch.
 type watchedBody struct {
 	rc io.ReadCloser
 	w  *watchdog
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
+	w := b.w
+	w.waiting.Store(w.since())
 	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.w.progress()
+	w.waiting.Store(notReading)
+	if n > 0 && !w.begun.Load() {
+		w.begin()
 	}
 	if err != nil && err != io.EOF {
 		if te := b.w.err(); te != nil {

@@ -167,6 +167,42 @@ func TestSteadyStreamOutlivesTimeouts(t *testing.T) {
 	}
 }
 
+// TestSlowReaderIsNoStall checks that only time spent waiting in Read
+// counts as a stall: a reader that is busy elsewhere for longer than the
+// stall timeout, while the upstream's bytes wait, is not failed.
+func TestSlowReaderIsNoStall(t *testing.T) {
+	up := newUpstream(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		sendHeader(w)
+		io.WriteString(w, "data: one\n\n")
+		http.NewResponseController(w).Flush()
+		time.Sleep(10 * time.Millisecond)
+		io.WriteString(w, "data: two\n\n")
+	})
+	c := newTestClient(t, Options{BaseURL: up.URL, StallTimeout: 50 * time.Millisecond})
+	resp, err := c.ChatCompletions(bounded(t), []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	er := NewEventReader(resp.Body)
+	defer er.Release()
+	var got []string
+	for {
+		ev, err := er.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, string(ev.Data))
+		time.Sleep(200 * time.Millisecond) // busy with the event, not reading
+	}
+	if fmt.Sprint(got) != "[one two]" {
+		t.Errorf("events %q, want one and two", got)
+	}
+}
+
 func TestModelsFirstByteTimeout(t *testing.T) {
 	gaveUp := make(chan struct{})
 	up := newUpstream(t, silent(func(http.ResponseWriter) {}, gaveUp))
