@@ -53,10 +53,12 @@ type Options struct {
 	// which leaves a local server time to load its model; a negative value
 	// means no limit.
 	FirstByteTimeout time.Duration
-	// StallTimeout bounds the silence between two reads of an answer's
-	// body once it has begun: a body's Read then fails with an *Error
-	// matching ErrStallTimeout. Any byte, an SSE comment included, counts.
-	// 0 means 2 minutes; a negative value means no limit.
+	// StallTimeout bounds how long a Read of an answer's body, once the
+	// body has begun, waits for the next byte: the Read then fails with an
+	// *Error matching ErrStallTimeout. Any byte, an SSE comment included,
+	// counts, and only time spent waiting in Read does, so a caller busy
+	// between reads is not taken for a silent upstream. 0 means 2 minutes;
+	// a negative value means no limit.
 	StallTimeout time.Duration
 	// Logger receives retry and failure reports. nil discards them.
 	Logger *slog.Logger
@@ -203,7 +205,9 @@ func defaultHTTPClient() *http.Client {
 //
 // On a 2xx status it returns the response, whose Body the caller must
 // close. Otherwise it returns an *Error; the error response's body has
-// been read (up to 64 KiB) and closed.
+// been read (up to 64 KiB) and closed. Options.FirstByteTimeout and
+// Options.StallTimeout bound an upstream that goes silent, before or
+// during the answer; such a timeout is not retried.
 func (c *Client) ChatCompletions(ctx context.Context, body []byte) (*http.Response, error) {
 	return c.do(ctx, http.MethodPost, c.chatURL, opChat, net.Buffers{body})
 }
