@@ -55,7 +55,16 @@ func (s *Server) chat(c echo.Context) error {
 	}
 
 	ctx := req.Context()
+	if sd := s.opts.Shutdown; sd != nil {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		defer context.AfterFunc(sd, func() { cancel(errShuttingDown) })()
+	}
 	err = r.loop(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), errShuttingDown) {
+		err = shuttingDown() // whatever the cut-off round made of it
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			// The client went away; there is no one to tell.

@@ -32,6 +32,15 @@ func (e *apiError) body() []byte {
 	return b
 }
 
+// errShuttingDown is the cause of a request ended by Options.Shutdown.
+var errShuttingDown = errors.New("the bridge is shutting down")
+
+// shuttingDown is the answer to a request ended by Options.Shutdown.
+func shuttingDown() *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "shutting_down",
+		Message: "the bridge is shutting down"}
+}
+
 // invalidRequest is a 400 naming the offending request member (param may be "").
 func invalidRequest(param, msg string) *apiError {
 	e := &apiError{Status: http.StatusBadRequest, Message: msg, Type: "invalid_request_error"}
@@ -55,6 +64,18 @@ var upstreamStatus = map[int]int{
 	http.StatusGatewayTimeout:        http.StatusGatewayTimeout,
 }
 
+// upstreamTimeoutSetting names the setting behind the llm timeout that
+// ended e, for the user who wants to change it; "" for any other failure.
+func upstreamTimeoutSetting(e *llm.Error) string {
+	switch {
+	case errors.Is(e, llm.ErrFirstByteTimeout):
+		return "upstream.first_byte_timeout"
+	case errors.Is(e, llm.ErrStallTimeout):
+		return "upstream.stall_timeout"
+	}
+	return ""
+}
+
 // toAPIError converts any failure of a request into the error sent to the
 // client. It is the one place where errors are inspected. secrets are
 // removed from every message.
@@ -65,6 +86,10 @@ func toAPIError(err error, secrets []string) *apiError {
 	}
 	var ue *llm.Error
 	if errors.As(err, &ue) {
+		if setting := upstreamTimeoutSetting(ue); setting != "" {
+			return &apiError{Status: http.StatusGatewayTimeout, Type: "upstream_error", Code: "upstream_timeout",
+				Message: mcpclient.Redact("upstream timed out: "+ue.Message+" ("+setting+")", secrets)}
+		}
 		if ue.StatusCode == 0 {
 			// The transport's error says where and why (address, refusal,
 			// DNS); a URL in it could carry credentials, hence redact.

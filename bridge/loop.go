@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -30,9 +31,11 @@ import (
 //     client's follow-up request gets it spliced back in (see pending.go).
 //
 // The loop ends after maxRounds upstream rounds or at the deadline, with an
-// explanation in the answer rather than a hang. Only a broken upstream, a
-// client that left or a request that was wrong from the start ends it with
-// an error; every tool failure is a tool message the model can read.
+// explanation in the answer rather than a hang; a deadline that cuts off
+// the upstream mid-answer is an error, since what it sent is no answer.
+// Only a broken or silent upstream, a client that left, the bridge shutting
+// down or a request that was wrong from the start ends it with an error;
+// every tool failure is a tool message the model can read.
 
 // run is one chat request in progress. It is used by one goroutine.
 type run struct {
@@ -81,7 +84,12 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		if err != nil {
 			if errors.Is(context.Cause(ctx), errDeadline) {
-				return r.stop(fmt.Sprintf("Stopped: the answer was not complete after %s (tools.deadline).", r.s.opts.Deadline))
+				// The upstream was cut off mid-answer: what it sent is
+				// not an answer, so the client hears of a failure (504,
+				// or an error event once the stream has begun), not of
+				// a stop.
+				return &apiError{Status: http.StatusGatewayTimeout, Type: "timeout_error", Code: "deadline_exceeded",
+					Message: fmt.Sprintf("Stopped: the answer was not complete after %s (tools.deadline); the upstream was still answering.", r.s.opts.Deadline)}
 			}
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -66,6 +67,9 @@ func startsWithObject(body *bufio.Reader) bool {
 func (r *run) readCompletion(body io.Reader) (*roundResult, error) {
 	data, err := io.ReadAll(io.LimitReader(body, maxUpstreamBody))
 	if err != nil {
+		if ue := (*llm.Error)(nil); errors.As(err, &ue) {
+			return nil, ue // a timeout, typed for the client's answer
+		}
 		return nil, &errBadUpstream{"reading upstream answer: " + err.Error()}
 	}
 	c, err := llm.ParseCompletion(data)
@@ -138,6 +142,9 @@ func (r *run) readStream(ctx context.Context, body io.Reader) (*roundResult, err
 			}
 			if ctx.Err() != nil {
 				return sr.res, context.Cause(ctx)
+			}
+			if ue := (*llm.Error)(nil); errors.As(err, &ue) {
+				return sr.res, ue // a timeout, typed for the client's answer
 			}
 			return sr.res, &errBadUpstream{"reading upstream stream: " + err.Error()}
 		}

@@ -113,6 +113,13 @@ type Options struct {
 	// client's follow-up: each turn, and all of them together. Zero means
 	// 1 MiB per turn and 64 MiB in all.
 	MaxPendingBytes int64
+	// Shutdown, once done, ends every chat request still running: a
+	// stream that has begun gets an error event with code
+	// "shutting_down" and ends, any other request is answered 503. A
+	// graceful shutdown ends it when its drain time has passed, before
+	// closing the connections, so that no answer is cut without a word.
+	// nil means requests are never ended this way.
+	Shutdown context.Context
 }
 
 // Server serves the bridge's HTTP routes. Create it with New.

@@ -45,6 +45,21 @@ type Options struct {
 	MaxRetryDelay time.Duration
 	// ModelsTTL is how long a model list is cached. 0 means 10 s.
 	ModelsTTL time.Duration
+	// FirstByteTimeout bounds the wait, from sending a request, for the
+	// first byte of the answer's body (a streamed answer's first event or
+	// comment, or the first byte of a JSON one); the response's header
+	// alone does not end it. The request then fails with an *Error
+	// matching ErrFirstByteTimeout, and is not retried. 0 means 2 minutes,
+	// which leaves a local server time to load its model; a negative value
+	// means no limit.
+	FirstByteTimeout time.Duration
+	// StallTimeout bounds how long a Read of an answer's body, once the
+	// body has begun, waits for the next byte: the Read then fails with an
+	// *Error matching ErrStallTimeout. Any byte, an SSE comment included,
+	// counts, and only time spent waiting in Read does, so a caller busy
+	// between reads is not taken for a silent upstream. 0 means 2 minutes;
+	// a negative value means no limit.
+	StallTimeout time.Duration
 	// Logger receives retry and failure reports. nil discards them.
 	Logger *slog.Logger
 }
@@ -62,6 +77,9 @@ type Client struct {
 	baseDelay  time.Duration
 	maxDelay   time.Duration
 	modelsTTL  time.Duration
+	firstByte  time.Duration // <= 0: none
+	stall      time.Duration // <= 0: none
+	where      string        // the base URL without credentials
 	log        *slog.Logger
 
 	models modelsCache
@@ -88,6 +106,8 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
+	shown := *u
+	shown.User, shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = nil, "", false, "", ""
 	c := &Client{
 		chatURL:    u.JoinPath("chat/completions").String(),
 		modelsURL:  u.JoinPath("models").String(),
@@ -98,6 +118,9 @@ func NewClient(opts Options) (*Client, error) {
 		baseDelay:  opts.RetryBaseDelay,
 		maxDelay:   opts.MaxRetryDelay,
 		modelsTTL:  opts.ModelsTTL,
+		firstByte:  orDefault(opts.FirstByteTimeout, defaultFirstByteTimeout),
+		stall:      orDefault(opts.StallTimeout, defaultStallTimeout),
+		where:      shown.String(),
 		log:        opts.Logger,
 	}
 	if opts.APIKey != "" {
@@ -134,6 +157,19 @@ func NewClient(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// orDefault returns def for 0 and d otherwise.
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// BaseURL returns the upstream's API root as Options.BaseURL gave it, but
+// without user information, query or fragment, which may carry
+// credentials: an address fit for logs and messages.
+func (c *Client) BaseURL() string { return c.where }
+
 // defaultHTTPClient returns the client used when Options.HTTPClient is
 // nil: the standard transport's settings, a 10 s dial timeout, and enough
 // idle connections per host for many concurrent requests to one upstream.
@@ -169,7 +205,9 @@ func defaultHTTPClient() *http.Client {
 //
 // On a 2xx status it returns the response, whose Body the caller must
 // close. Otherwise it returns an *Error; the error response's body has
-// been read (up to 64 KiB) and closed.
+// been read (up to 64 KiB) and closed. Options.FirstByteTimeout and
+// Options.StallTimeout bound an upstream that goes silent, before or
+// during the answer; such a timeout is not retried.
 func (c *Client) ChatCompletions(ctx context.Context, body []byte) (*http.Response, error) {
 	return c.do(ctx, http.MethodPost, c.chatURL, opChat, net.Buffers{body})
 }
@@ -197,8 +235,10 @@ func (c *Client) do(ctx context.Context, method, target, op string, body net.Buf
 			b := append(net.Buffers(nil), body...)
 			rd = &b
 		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		wd := c.newWatchdog(ctx, op)
+		req, err := http.NewRequestWithContext(wd.ctx, method, target, rd)
 		if err != nil {
+			wd.stop()
 			return nil, newError(op, "invalid request", err)
 		}
 		if body != nil {
@@ -211,8 +251,15 @@ func (c *Client) do(ctx context.Context, method, target, op string, body net.Buf
 
 		resp, err := c.hc.Do(req)
 		if err != nil {
+			te := wd.err()
+			wd.stop()
 			if ctx.Err() != nil {
 				return nil, ctxError(ctx, op, err)
+			}
+			if te != nil {
+				// The upstream may be busy with the request: sending it
+				// again would only add to its load.
+				return nil, te
 			}
 			msg := "upstream request failed"
 			retry := false
@@ -229,11 +276,13 @@ func (c *Client) do(ctx context.Context, method, target, op string, body net.Buf
 			continue
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			resp.Body = &watchedBody{rc: resp.Body, w: wd}
 			return resp, nil
 		}
 
-		errBody, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		errBody, readErr := io.ReadAll(io.LimitReader(&watchedBody{rc: resp.Body, w: wd}, maxErrorBody))
 		resp.Body.Close()
+		wd.stop()
 		if readErr != nil && ctx.Err() != nil {
 			return nil, ctxError(ctx, op, readErr)
 		}

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -113,6 +114,10 @@ func (c *Client) getModels(ctx context.Context) (*ModelList, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx, opModels, err)
+		}
+		var te *Error
+		if errors.As(err, &te) {
+			return nil, te // a timeout, which says it all
 		}
 		return nil, &Error{StatusCode: resp.StatusCode, Message: "reading the model list failed", Err: err, op: opModels}
 	}

@@ -134,6 +134,10 @@ func (c *config) secrets() []string {
 	return s
 }
 
+// abortGrace is how long the chat requests ended at the shutdown deadline
+// have to tell their clients before the connections are closed.
+const abortGrace = time.Second
+
 func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writer) error {
 	if _, err := commandFlags("serve", &cfgPath, args, stderr, nil); err != nil {
 		return err
@@ -150,10 +154,15 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		return err
 	}
 	up, err := llm.NewClient(llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey,
-		Headers: c.Upstream.Headers, MaxRetries: c.Upstream.MaxRetries, Logger: log})
+		Headers: c.Upstream.Headers, MaxRetries: c.Upstream.MaxRetries, Logger: log,
+		FirstByteTimeout: time.Duration(c.Upstream.FirstByteTimeout), StallTimeout: time.Duration(c.Upstream.StallTimeout)})
 	if err != nil {
 		return err
 	}
+	// Ended when a shutdown's drain time has passed: the chat requests
+	// still running then end with an error their clients can read.
+	abortCtx, abort := context.WithCancel(context.Background())
+	defer abort()
 
 	var srv *bridge.Server
 	events := make(chan mcpclient.Event, 64)
@@ -179,6 +188,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
 		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
 		MaxSessions: c.MCP.MaxSessions,
+		Shutdown:    abortCtx,
 	})
 	if err != nil {
 		return err
@@ -202,8 +212,15 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", c.Upstream.BaseURL,
+	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", up.BaseURL(),
 		"servers", len(c.Servers)+len(c.OpenAPIServers), "version", version())
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() {
+		defer close(probed)
+		probeUpstream(probeCtx, up, log, c.secrets())
+	}()
+	defer func() { stopProbe(); <-probed }()
 
 	select {
 	case err := <-serveErr:
@@ -220,7 +237,12 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	defer cancel()
 	srv.Close()
 	if err := hs.Shutdown(shutCtx); err != nil {
-		log.Warn("requests still running at the shutdown deadline; closing them", "err", err)
+		log.Warn("requests still running at the shutdown deadline; ending them with an error", "err", err)
+		abort()
+		// A moment for the streams to send their error event and end.
+		graceCtx, cancelGrace := context.WithTimeout(context.Background(), abortGrace)
+		_ = hs.Shutdown(graceCtx)
+		cancelGrace()
 		_ = hs.Close()
 	}
 	stopReg()

@@ -58,6 +58,11 @@ type upstreamConfig struct {
 	APIKey     string            `yaml:"api_key"`
 	Headers    map[string]string `yaml:"headers"`
 	MaxRetries int               `yaml:"max_retries"`
+	// FirstByteTimeout and StallTimeout bound an upstream that goes
+	// silent before or during its answer (see llm.Options); 0 means 2
+	// minutes, a negative value no limit.
+	FirstByteTimeout duration `yaml:"first_byte_timeout"`
+	StallTimeout     duration `yaml:"stall_timeout"`
 }
 
 type toolsConfig struct {
@@ -212,6 +217,8 @@ var scalars = []scalar{
 	{"upstream.base_url", setString(func(c *config) *string { return &c.Upstream.BaseURL })},
 	{"upstream.api_key", setString(func(c *config) *string { return &c.Upstream.APIKey })},
 	{"upstream.max_retries", setInt(func(c *config) *int { return &c.Upstream.MaxRetries })},
+	{"upstream.first_byte_timeout", setDuration(func(c *config) *duration { return &c.Upstream.FirstByteTimeout })},
+	{"upstream.stall_timeout", setDuration(func(c *config) *duration { return &c.Upstream.StallTimeout })},
 	{"tools.max_rounds", setInt(func(c *config) *int { return &c.Tools.MaxRounds })},
 	{"tools.call_timeout", setDuration(func(c *config) *duration { return &c.Tools.CallTimeout })},
 	{"tools.deadline", setDuration(func(c *config) *duration { return &c.Tools.Deadline })},
