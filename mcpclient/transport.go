@@ -72,7 +72,7 @@ func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, ht
 		return &attempt{transport: t, kind: kind}, nil
 	case TransportStdio:
 		cmd := exec.Command(c.Command, c.Args...)
-		cmd.Env = commandEnv(os.Environ(), c.Env)
+		cmd.Env = stdioEnv(os.Environ(), c)
 		cmd.Dir = c.Cwd
 		ring := newRingBuffer(stderrTailBytes)
 		cmd.Stderr = ring
@@ -101,16 +101,6 @@ func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, ht
 	default:
 		return nil, fmt.Errorf("unknown transport type %q", c.Type)
 	}
-}
-
-// commandEnv returns base followed by extra as KEY=VALUE, in key order, so
-// that extra wins over base (exec keeps the last value of a duplicate key).
-func commandEnv(base []string, extra map[string]string) []string {
-	env := slices.Clip(base)
-	for _, k := range slices.Sorted(maps.Keys(extra)) {
-		env = append(env, k+"="+extra[k])
-	}
-	return env
 }
 
 // newHTTPClient returns a client for a remote MCP server: it sends headers

@@ -42,15 +42,30 @@ func TestRingBuffer(t *testing.T) {
 	}
 }
 
-func TestCommandEnv(t *testing.T) {
-	base := []string{"PATH=/bin", "HOME=/root"}
-	got := commandEnv(base, map[string]string{"Z": "1", "HOME": "/tmp", "A": "x=y"})
-	want := []string{"PATH=/bin", "HOME=/root", "A=x=y", "HOME=/tmp", "Z=1"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("commandEnv = %q, want %q", got, want)
+func TestStdioEnv(t *testing.T) {
+	environ := []string{"PATH=/bin", "HOME=/root", "LC_ALL=C", "OPENAI_API_KEY=sk-secret", "MCP_BRIDGE_KEY=k",
+		"NODE_OPTIONS=--x", "NODE_ENV=prod", "GITHUB_TOKEN=ghp", "NOEQUALS", "=C:=C:\\"}
+	tests := []struct {
+		name string
+		cfg  ServerConfig
+		want []string
+	}{
+		{"safe set and own env", ServerConfig{Env: map[string]string{"Z": "1", "HOME": "/tmp", "A": "x=y"}},
+			[]string{"PATH=/bin", "HOME=/root", "LC_ALL=C", "A=x=y", "HOME=/tmp", "Z=1"}},
+		{"passthrough names and globs", ServerConfig{EnvPassthrough: []string{"GITHUB_TOKEN", "NODE_*"}},
+			[]string{"PATH=/bin", "HOME=/root", "LC_ALL=C", "NODE_OPTIONS=--x", "NODE_ENV=prod", "GITHUB_TOKEN=ghp"}},
+		{"inherit", ServerConfig{InheritEnv: true, Env: map[string]string{"K": "V"}},
+			append(append([]string(nil), environ...), "K=V")},
 	}
-	if !slices.Equal(base, []string{"PATH=/bin", "HOME=/root"}) {
-		t.Fatalf("commandEnv modified its base: %q", base)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := stdioEnv(environ, tt.cfg); !slices.Equal(got, tt.want) {
+				t.Fatalf("stdioEnv = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if environ[0] != "PATH=/bin" || len(environ) != 10 {
+		t.Fatalf("stdioEnv modified its input: %q", environ)
 	}
 }
 

@@ -448,6 +448,8 @@ type serverEntry struct {
 	MaxConcurrency  int               `yaml:"max_concurrency"`
 	Disabled        bool              `yaml:"disabled"`
 	ExposeResources bool              `yaml:"expose_resources"`
+	EnvPassthrough  []string          `yaml:"env_passthrough"`
+	InheritEnv      bool              `yaml:"inherit_env"`
 }
 
 type toolFilter struct {
@@ -458,7 +460,8 @@ type toolFilter struct {
 // knownServerKeys are the keys serverEntry reads; others are warned about,
 // not refused, so that files written for other clients load.
 var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
-	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true}
+	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true,
+	"env_passthrough": true, "inherit_env": true}
 
 // readServers reads mcpServers; names records where each server name is
 // defined.
@@ -498,6 +501,7 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 			URL: e.URL, Type: e.Type, Headers: e.Headers, Prefix: e.Prefix,
 			Allow: e.Tools.Allow, Deny: e.Tools.Deny, Timeout: time.Duration(e.Timeout),
 			MaxConcurrency: e.MaxConcurrency, Disabled: e.Disabled, ExposeResources: e.ExposeResources,
+			EnvPassthrough: e.EnvPassthrough, InheritEnv: e.InheritEnv,
 		}
 		if sc.URL == "" {
 			sc.URL = e.ServerURL
