@@ -175,7 +175,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	connCtx, cancelConn := context.WithCancel(ctx)
 	defer cancelConn()
 
-	a, err := newAttempt(connCtx, s.cfg, s.opts.TerminateTimeout, s.httpClient)
+	a, err := newAttempt(connCtx, s.cfg, s.opts, s.log, s.httpClient)
 	if err != nil {
 		s.failed(ctx, nil, err)
 		return 0

@@ -1,8 +1,10 @@
 package mcpclient_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -75,14 +77,25 @@ func TestStdioCancellationReachesServer(t *testing.T) {
 	}
 }
 
-// processGone reports whether no process has the given pid any more.
+// processGone reports whether no process has the given pid any more, or
+// only one that ended and waits to be reaped: the init of some containers
+// does not reap orphans.
 func processGone(t *testing.T, pid string) bool {
 	t.Helper()
 	n, err := strconv.Atoi(pid)
 	if err != nil {
 		t.Fatalf("pid %q: %v", pid, err)
 	}
-	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
+	if errors.Is(syscall.Kill(n, 0), syscall.ESRCH) {
+		return true
+	}
+	// /proc/PID/stat: "PID (COMM) STATE ...", where COMM may hold spaces.
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && bytes.HasPrefix(stat[i+1:], []byte(" Z"))
 }
 
 // startStdio starts a registry of one stdio server without the test

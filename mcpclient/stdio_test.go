@@ -1,11 +1,13 @@
 package mcpclient_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
@@ -69,4 +71,131 @@ func TestStdioEnvironment(t *testing.T) {
 			t.Errorf("inherit_env did not pass the whole environment: %v", env)
 		}
 	})
+}
+
+// withGrandchild wraps the test server's command in a shell that first
+// starts a long sleep in the background, which writes its pid to the
+// returned file.
+func withGrandchild(t *testing.T, sc mcpclient.ServerConfig) (mcpclient.ServerConfig, string) {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	sc.Env["PID_FILE"] = pidFile
+	sc.Args = append([]string{"-c", `sleep 3000 & echo $! >"$PID_FILE"; exec "$0" "$@"`, sc.Command}, sc.Args...)
+	sc.Command = "sh"
+	return sc, pidFile
+}
+
+// readPid reads the pid written to file.
+func readPid(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// waitGone waits until the process pid is gone, for at most waitTimeout.
+func waitGone(t *testing.T, pid, what string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !processGone(t, pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s (pid %s) still running", what, pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestStdioProcessGroupStopped(t *testing.T) {
+	t.Run("close", func(t *testing.T) {
+		sc, pidFile := withGrandchild(t, mcptest.StdioServer("grp"))
+		r := mcpclient.NewRegistry([]mcpclient.ServerConfig{sc}, &mcpclient.Options{TerminateTimeout: 100 * time.Millisecond})
+		r.Start(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		if err := r.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sleeper := readPid(t, pidFile)
+		if processGone(t, sleeper) {
+			t.Fatalf("the background sleep %s is not running", sleeper)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		waitGone(t, sleeper, "the server's background sleep after Close")
+	})
+	t.Run("crash", func(t *testing.T) {
+		sc, pidFile := withGrandchild(t, mcptest.StdioServer("grp"))
+		r, ev := start(t, &mcpclient.Options{TerminateTimeout: 100 * time.Millisecond}, sc)
+		sleeper := readPid(t, pidFile)
+		if _, err := r.Call(context.Background(), "grp__crash", nil); err == nil {
+			t.Fatal("a call that crashed the server returned no error")
+		}
+		ev.wait(t, "grp", mcpclient.EventDown)
+		waitGone(t, sleeper, "the crashed server's background sleep")
+		ev.wait(t, "grp", mcpclient.EventUp)
+		if next := readPid(t, pidFile); next == sleeper || processGone(t, next) {
+			t.Errorf("the restarted server's sleep %s (the first was %s) is not running", next, sleeper)
+		}
+	})
+}
+
+func TestStdioLargeResult(t *testing.T) {
+	// 20 MB is more than go-sdk's CommandTransport reads in one line.
+	r, _ := start(t, &mcpclient.Options{MaxResultBytes: 1000}, mcptest.StdioServer("big"))
+	pid := call(t, r, "big__pid", ``).Text
+	res := call(t, r, "big__big", `{"bytes":20000000}`)
+	if !strings.HasPrefix(res.Text, strings.Repeat("x", 1000)) || len(res.Text) > 1200 {
+		t.Errorf("result of %d bytes, want 1000 x and a note: %.100q...", len(res.Text), res.Text)
+	}
+	if st := status(t, r, "big"); st.Restarts != 0 || st.State != mcpclient.StateReady {
+		t.Errorf("status = %+v, want ready without restarts", st)
+	}
+	if got := call(t, r, "big__pid", ``).Text; got != pid {
+		t.Errorf("pid %s after the call, was %s: the server restarted", got, pid)
+	}
+}
+
+func TestStdioFrameLimit(t *testing.T) {
+	dir := t.TempDir()
+	logs := &logBuffer{}
+	r, _ := start(t, &mcpclient.Options{MaxFrameBytes: 1 << 20, Logger: newLogger(logs)},
+		mcptest.StdioServer("big", mcptest.EnvMarkerDir+"="+dir))
+	pid := call(t, r, "big__pid", ``).Text
+
+	// A call in flight on the same session while the answer over the limit
+	// arrives.
+	errc := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		_, err := r.Call(ctx, "big__sleep", []byte(`{"ms":3000,"id":"s1"}`))
+		errc <- err
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer wcancel()
+	if err := mcptest.WaitMarker(wctx, dir, "started-s1"); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := r.Call(wctx, "big__big", []byte(`{"bytes":2097152}`))
+	if err == nil {
+		t.Fatal("a 2 MiB answer over a 1 MiB frame limit did not fail its call")
+	}
+	mustContain(t, "error", err.Error(), "the server's answer is larger than the 1048576-byte frame limit", `"big"`)
+	if err := <-errc; err != nil {
+		t.Errorf("the concurrent call failed: %v", err)
+	}
+	if res := call(t, r, "big__big", `{"bytes":1000}`); len(res.Text) != 1000 {
+		t.Errorf("a small answer after the large one: %d bytes", len(res.Text))
+	}
+	if st := status(t, r, "big"); st.Restarts != 0 || st.State != mcpclient.StateReady {
+		t.Errorf("status = %+v, want ready without restarts", st)
+	}
+	if got := call(t, r, "big__pid", ``).Text; got != pid {
+		t.Errorf("pid %s after the call, was %s: the server restarted", got, pid)
+	}
+	mustContain(t, "log", logs.String(), "larger than the frame limit", "limit=1048576")
 }

@@ -109,7 +109,8 @@ func TestHeaderOf(t *testing.T) {
 func TestNewAttempt(t *testing.T) {
 	ctx := context.Background()
 	client := newHTTPClient(nil)
-	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, 0, client)
+	opts := (*Options)(nil).withDefaults()
+	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, opts, opts.Logger, client)
 	if err != nil {
 		t.Fatalf("ws: %v", err)
 	}
@@ -117,18 +118,23 @@ func TestNewAttempt(t *testing.T) {
 	if !ok || ws.kind != TransportWS || wt.URL != "ws://x/mcp" || wt.HTTPClient != client || wt.Header.Get("Authorization") != "Bearer k" {
 		t.Errorf("ws attempt not configured: %+v %+v", ws, ws.transport)
 	}
-	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, 0, nil)
+	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, opts, opts.Logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.cmd == nil || a.cmd.Dir != "/tmp" || !slices.Contains(a.cmd.Env, "K=V") || a.stderr == nil {
-		t.Errorf("stdio attempt not configured: %+v", a.cmd)
+	if a.stdio == nil || a.stdio.cmd.Dir != "/tmp" || !slices.Contains(a.stdio.cmd.Env, "K=V") || a.stderr == nil ||
+		a.stdio.maxFrame != defaultMaxFrameBytes || a.stdio.terminate != opts.TerminateTimeout {
+		t.Errorf("stdio attempt not configured: %+v", a.stdio)
+	}
+	opts.MaxFrameBytes = 1 << 20
+	if a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true"}, opts, opts.Logger, nil); err != nil || a.stdio.maxFrame != 1<<20 {
+		t.Errorf("MaxFrameBytes not passed on: %v, %v", a, err)
 	}
 	if a.exitInfo() != "" {
 		t.Errorf("exitInfo before start = %q", a.exitInfo())
 	}
 	for _, u := range []string{"http://x/mcp", "http://x/sse"} {
-		if a, err := newAttempt(ctx, ServerConfig{Name: "r", URL: u}, 0, http.DefaultClient); err != nil || a.transport == nil {
+		if a, err := newAttempt(ctx, ServerConfig{Name: "r", URL: u}, opts, opts.Logger, http.DefaultClient); err != nil || a.transport == nil {
 			t.Errorf("%s: newAttempt = %v, %v", u, a, err)
 		}
 	}
