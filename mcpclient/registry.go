@@ -95,7 +95,8 @@ type Options struct {
 	TerminateTimeout time.Duration
 	// MaxFrameBytes bounds one message from a stdio server. A longer one is
 	// discarded without being held in memory, and the call it answers, when
-	// its id can be read, fails alone; the session stays up. 0 means 64 MiB.
+	// its id can be read, fails alone; the session stays up. 0 (or less)
+	// means 64 MiB.
 	MaxFrameBytes int
 	// Secrets are configured secret values, never shown in errors or logs
 	// (a stdio server's stderr may print them). Nil means only the

@@ -101,6 +101,7 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 		CallTimeout:       time.Duration(c.Tools.CallTimeout),
 		MaxConcurrency:    c.Tools.MaxConcurrency,
 		MaxResultBytes:    c.Tools.MaxResultBytes,
+		MaxFrameBytes:     c.Limits.MaxFrameBytes,
 		ClientVersion:     version(),
 		OnEvent:           h.onEvent,
 		OnResourceUpdated: h.onResourceUpdated,

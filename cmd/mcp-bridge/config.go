@@ -77,6 +77,8 @@ type authConfig struct {
 type limitsConfig struct {
 	MaxBodyBytes    int64    `yaml:"max_body_bytes"`
 	ShutdownTimeout duration `yaml:"shutdown_timeout"`
+	// MaxFrameBytes bounds one message from a stdio server; 0 means 64 MiB.
+	MaxFrameBytes int `yaml:"max_frame_bytes"`
 }
 
 // openAPIConfig configures the OpenAPI tool server (/openapi.json).
@@ -199,6 +201,7 @@ var scalars = []scalar{
 	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display })},
 	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive })},
 	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel })},
+	{"limits.max_frame_bytes", setInt(func(c *config) *int { return &c.Limits.MaxFrameBytes })},
 	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled })},
 	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model })},
 	{"log.level", setString(func(c *config) *string { return &c.Log.Level })},

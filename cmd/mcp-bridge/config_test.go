@@ -916,3 +916,17 @@ mcpServers:
 		t.Errorf("a malformed glob: %v", err)
 	}
 }
+
+// TestMaxFrameBytes checks limits.max_frame_bytes, in the file and from the
+// environment.
+func TestMaxFrameBytes(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "mcp-bridge.yaml", "limits:\n  max_frame_bytes: 1048576\n")
+	c, err := loadConfig(path, os.Getenv)
+	if err != nil || c.Limits.MaxFrameBytes != 1<<20 {
+		t.Fatalf("file: %v, %+v", err, c)
+	}
+	t.Setenv("MCP_BRIDGE_LIMITS_MAX_FRAME_BYTES", "2097152")
+	if c, err := loadConfig(path, os.Getenv); err != nil || c.Limits.MaxFrameBytes != 2<<20 {
+		t.Fatalf("override: %v, %+v", err, c)
+	}
+}
