@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -150,5 +152,68 @@ func TestCloseEscalatesToSignals(t *testing.T) {
 				t.Fatalf("server process %s still running after Close", pid)
 			}
 		})
+	}
+}
+
+func TestStdioFailureShowsRedactedCause(t *testing.T) {
+	logs := &logBuffer{}
+	const envSecret, configured = "env-token-value", "configured-secret-value"
+	sc := mcpclient.ServerConfig{
+		Name:    "broken",
+		Command: "sh",
+		Args: []string{"-c", `echo "starting with $TOKEN" >&2; echo "key ` + configured + ` refused" >&2; ` +
+			`echo "fatal: package not found" >&2; exit 2`},
+		Env: map[string]string{"TOKEN": envSecret},
+	}
+	r, ev := start(t, &mcpclient.Options{Logger: newLogger(logs), Secrets: []string{configured}}, sc)
+	st := status(t, r, "broken")
+	down := ev.wait(t, "broken", mcpclient.EventDown)
+	for what, s := range map[string]string{"status error": st.Error, "down event": down.Err, "log": logs.String()} {
+		mustContain(t, what, s, "fatal: package not found", "exit status 2")
+		if strings.Contains(s, envSecret) || strings.Contains(s, configured) {
+			t.Errorf("%s shows a secret: %s", what, s)
+		}
+	}
+}
+
+func TestStdioCrashLogRedacted(t *testing.T) {
+	logs := &logBuffer{}
+	const envSecret = "env-token-value"
+	sc := mcptest.StdioServer("crashy", "TOKEN="+envSecret)
+	sc.Args = append([]string{"-c", `echo "token $TOKEN" >&2; exec "$0" "$@"`, sc.Command}, sc.Args...)
+	sc.Command = "sh"
+	r, ev := start(t, &mcpclient.Options{Logger: newLogger(logs)}, sc)
+	if _, err := r.Call(context.Background(), "crashy__crash", nil); err == nil {
+		t.Fatal("a call that crashed the server returned no error")
+	}
+	down := ev.wait(t, "crashy", mcpclient.EventDown)
+	mustContain(t, "down event", down.Err, "exit status 3", mcptest.CrashMessage)
+	log := logs.String()
+	mustContain(t, "crash log", log, "mcp server exited", "token [redacted]", mcptest.CrashMessage)
+	if strings.Contains(log, envSecret) || strings.Contains(down.Err, envSecret) {
+		t.Errorf("the crash shows the env value: %s\n%s", down.Err, log)
+	}
+}
+
+func TestRemoteFailureRedactsURL(t *testing.T) {
+	// A port that was free a moment ago: nothing listens there.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	logs := &logBuffer{}
+	sc := mcpclient.ServerConfig{Name: "remote", URL: "http://user:pass-word-1@" + addr + "/mcp?api_key=SECRETKEY123"}
+	r, _ := start(t, &mcpclient.Options{Logger: newLogger(logs)}, sc)
+	st := status(t, r, "remote")
+	for what, s := range map[string]string{"status error": st.Error, "log": logs.String()} {
+		mustContain(t, what, s, "http://"+addr+"/mcp", "connection refused")
+		for _, secret := range []string{"SECRETKEY123", "pass-word-1", "api_key", "user:"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s shows %q: %s", what, secret, s)
+			}
+		}
 	}
 }

@@ -397,7 +397,9 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tTRANSPORT\tSTATE\tTOOLS\tERROR")
 	for _, s := range reg.Servers() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 100))
+		// Wide enough for the cause a server's error carries (the last
+		// lines of a stdio server's stderr, the dial error of a remote one).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 700))
 		if s.State != "ready" && s.State != "disabled" {
 			problems++
 		}
