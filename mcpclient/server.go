@@ -455,7 +455,7 @@ func (s *server) stopped(closeErr error) {
 	s.tools = nil
 	s.feats = features{}
 	if closeErr != nil {
-		s.closeErr = fmt.Errorf("mcp server %q: %w", s.cfg.Name, closeErr)
+		s.closeErr = fmt.Errorf("mcp server %q: %w", s.cfg.Name, s.redactError(closeErr))
 	}
 	s.mu.Unlock()
 	s.reg.rebuild()

@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
@@ -214,6 +218,39 @@ func TestRemoteFailureRedactsURL(t *testing.T) {
 			if strings.Contains(s, secret) {
 				t.Errorf("%s shows %q: %s", what, secret, s)
 			}
+		}
+	}
+}
+
+func TestRemoteCallErrorRedactsURL(t *testing.T) {
+	srv := mcptest.NewServer()
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	ts := httptest.NewServer(h)
+	sc := mcpclient.ServerConfig{Name: "remote", URL: ts.URL + "/mcp?api_key=SECRETKEY123"}
+	r := mcpclient.NewRegistry([]mcpclient.ServerConfig{sc}, nil)
+	r.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	call(t, r, "remote__echo", `{"text":"up"}`)
+	ts.CloseClientConnections()
+	ts.Close()
+
+	_, err := r.Call(ctx, "remote__echo", []byte(`{"text":"down"}`))
+	if err == nil {
+		t.Fatal("a call to a server that is gone did not fail")
+	}
+	// Closing ends the session with a request to the server, which fails.
+	cerr := r.Close()
+	if cerr == nil {
+		t.Fatal("Close of a session whose server is gone returned no error")
+	}
+	for what, e := range map[string]error{"call error": err, "Close error": cerr} {
+		mustContain(t, what, e.Error(), `"remote"`, strings.TrimPrefix(ts.URL, "http://"))
+		if strings.Contains(e.Error(), "SECRETKEY123") {
+			t.Errorf("the %s shows the URL's query: %v", what, e)
 		}
 	}
 }
