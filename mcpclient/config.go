@@ -29,13 +29,25 @@ type ServerConfig struct {
 	// Name is the server's key in mcpServers, case kept. Required.
 	Name string
 
-	// Command, Args, Env and Cwd start a stdio server. Env is added to the
-	// bridge's own environment (os.Environ()); Cwd "" is the bridge's
-	// working directory.
+	// Command, Args, Env and Cwd start a stdio server. Cwd "" is the
+	// bridge's working directory. The server does not inherit the bridge's
+	// environment, which holds its keys: it gets a safe set of the bridge's
+	// variables (PATH, HOME, USER, LOGNAME, SHELL, TERM, LANG, LC_*, TZ,
+	// TMPDIR, the CA certificate paths SSL_CERT_FILE, SSL_CERT_DIR and
+	// NODE_EXTRA_CA_CERTS, and Windows counterparts such as SYSTEMROOT,
+	// APPDATA, USERPROFILE and TEMP), those named by EnvPassthrough, and
+	// Env, which wins over both.
 	Command string
 	Args    []string
 	Env     map[string]string
 	Cwd     string
+	// EnvPassthrough names more of the bridge's variables a stdio server
+	// gets, as exact names or path.Match globs ("NODE_*"). Nil passes none
+	// beyond the safe set.
+	EnvPassthrough []string
+	// InheritEnv gives a stdio server the bridge's whole environment, as
+	// before servers were isolated. False gives the safe set only.
+	InheritEnv bool
 
 	// URL is the endpoint of a remote server.
 	URL string
@@ -142,7 +154,7 @@ func (c ServerConfig) ToolAllowed(tool string) bool {
 // Validate reports the first problem of the configuration: a missing name,
 // neither or both of command and url, a transport type that is unknown or
 // contradicts command/url, a url that is not http(s) (for WebSocket: not
-// ws(s) or http(s)), a malformed glob, or a negative timeout or
+// ws(s) or http(s)), a malformed glob (of tools or env_passthrough), or a negative timeout or
 // concurrency. The error names the server. A configuration with Transport
 // set needs only a name and valid globs and limits.
 func (c ServerConfig) Validate() error {
@@ -162,6 +174,11 @@ func (c ServerConfig) validate() error {
 	for _, p := range append(append([]string(nil), c.Allow...), c.Deny...) {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("invalid tool glob %q: %w", p, err)
+		}
+	}
+	for _, p := range c.EnvPassthrough {
+		if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
+			return fmt.Errorf("invalid env_passthrough name %q", p)
 		}
 	}
 	if c.Timeout < 0 {

@@ -93,6 +93,15 @@ type Options struct {
 	// exit after its stdin is closed before sending SIGTERM, and again
 	// before SIGKILL. 0 means 5s.
 	TerminateTimeout time.Duration
+	// MaxFrameBytes bounds one message from a stdio server. A longer one is
+	// discarded without being held in memory, and the call it answers, when
+	// its id can be read, fails alone; the session stays up. 0 (or less)
+	// means 64 MiB.
+	MaxFrameBytes int
+	// Secrets are configured secret values, never shown in errors or logs
+	// (a stdio server's stderr may print them). Nil means only the
+	// servers' own env and header values are hidden.
+	Secrets []string
 	// OnEvent, when set, is called when a server comes up, goes down (a
 	// failed connection attempt counts once until the server comes up) or
 	// changes its tool list. It is called without locks held, possibly

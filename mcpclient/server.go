@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,7 @@ type server struct {
 	timeout    time.Duration
 	sem        chan struct{}
 	httpClient *http.Client // remote transports only
+	red        *redactor    // hides secrets in errors and logs
 	calls      inflight     // calls in progress, to route what the server sends during them
 
 	attempted     chan struct{} // closed once the first attempt ended, or the server will never run
@@ -85,6 +87,7 @@ func newServer(reg *Registry, cfg ServerConfig, opts *Options) *server {
 		sem:       make(chan struct{}, cmpOr(cfg.MaxConcurrency, opts.MaxConcurrency)),
 		attempted: make(chan struct{}),
 		state:     StateConnecting,
+		red:       newRedactor(cfg, opts.Secrets),
 	}
 	switch s.kind {
 	case TransportHTTP, TransportSSE:
@@ -175,7 +178,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	connCtx, cancelConn := context.WithCancel(ctx)
 	defer cancelConn()
 
-	a, err := newAttempt(connCtx, s.cfg, s.opts.TerminateTimeout, s.httpClient)
+	a, err := newAttempt(connCtx, s.cfg, s.opts, s.log, s.httpClient)
 	if err != nil {
 		s.failed(ctx, nil, err)
 		return 0
@@ -329,7 +332,7 @@ func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
 	tools, err := listTools(lctx, sess, s.cfg)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Warn("mcp server: refreshing tool list failed", "error", err)
+			s.log.Warn("mcp server: refreshing tool list failed", "error", s.red.redact(err.Error()))
 		}
 		return
 	}
@@ -358,26 +361,51 @@ func (s *server) failed(ctx context.Context, a *attempt, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: not a failure of the server
 	}
-	attrs := []any{"transport", s.kind, "error", err}
-	if a != nil {
-		if exit := a.exitInfo(); exit != "" {
-			attrs = append(attrs, "exit", exit)
-		}
-		if tail := a.stderrTail(); tail != "" {
-			attrs = append(attrs, "stderr", tail)
-		}
-	}
+	attrs := []any{"transport", s.kind, "error", s.red.redact(err.Error())}
+	attrs = append(attrs, s.processAttrs(a)...)
 	s.log.Warn("mcp server failed to connect", attrs...)
+	msg := s.explain(a, err.Error())
 	s.mu.Lock()
 	s.state = StateFailed
-	s.lastErr = err.Error()
+	s.lastErr = msg
 	emit := s.lastEvent != EventDown
 	s.lastEvent = EventDown
 	s.mu.Unlock()
 	s.markAttempted()
 	if emit {
-		s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: err.Error()})
+		s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: msg})
 	}
+}
+
+// explain returns what to report of a failure: msg, then for a stdio
+// server how it exited and the last lines of its stderr, the cause that
+// "EOF" or "connection closed" hide; secrets hidden.
+func (s *server) explain(a *attempt, msg string) string {
+	if a != nil {
+		if exit := a.exitInfo(); exit != "" && !strings.Contains(msg, exit) {
+			msg += " (" + exit + ")"
+		}
+		if cause := stderrCause(a.stderrTail()); cause != "" {
+			msg += "; stderr: " + cause
+		}
+	}
+	return s.red.redact(msg)
+}
+
+// processAttrs are the log attributes of a stdio server's end: how it
+// exited and the tail of its stderr, secrets hidden.
+func (s *server) processAttrs(a *attempt) []any {
+	if a == nil {
+		return nil
+	}
+	var attrs []any
+	if exit := a.exitInfo(); exit != "" {
+		attrs = append(attrs, "exit", exit)
+	}
+	if tail := a.stderrTail(); tail != "" {
+		attrs = append(attrs, "stderr", s.red.redact(tail))
+	}
+	return attrs
 }
 
 // down records the end of a ready session that the server (or the
@@ -394,16 +422,12 @@ func (s *server) down(ctx context.Context, a *attempt, waitErr error, lived time
 	} else if waitErr != nil {
 		reason = "disconnected: " + waitErr.Error()
 	}
+	reason = s.explain(a, reason)
 	attrs := []any{"transport", s.kind, "uptime", lived.Round(time.Millisecond).String()}
-	if exit := a.exitInfo(); exit != "" {
-		attrs = append(attrs, "exit", exit)
-	}
 	if waitErr != nil {
-		attrs = append(attrs, "error", waitErr)
+		attrs = append(attrs, "error", s.red.redact(waitErr.Error()))
 	}
-	if tail := a.stderrTail(); tail != "" {
-		attrs = append(attrs, "stderr", tail)
-	}
+	attrs = append(attrs, s.processAttrs(a)...)
 	if a.kind == TransportStdio {
 		s.log.Warn("mcp server exited", attrs...)
 	} else {
@@ -431,7 +455,7 @@ func (s *server) stopped(closeErr error) {
 	s.tools = nil
 	s.feats = features{}
 	if closeErr != nil {
-		s.closeErr = fmt.Errorf("mcp server %q: %w", s.cfg.Name, closeErr)
+		s.closeErr = fmt.Errorf("mcp server %q: %w", s.cfg.Name, s.redactError(closeErr))
 	}
 	s.mu.Unlock()
 	s.reg.rebuild()
@@ -505,9 +529,27 @@ func (s *server) callError(ctx, life, callCtx context.Context, name, original st
 	case life.Err() != nil:
 		return fmt.Errorf("calling tool %q on server %q: %w", original, s.cfg.Name, ErrClosed)
 	default:
-		return fmt.Errorf("calling tool %q on server %q: %w", original, s.cfg.Name, err)
+		return fmt.Errorf("calling tool %q on server %q: %w", original, s.cfg.Name, s.redactError(err))
 	}
 }
+
+// redactError returns err, or when its text holds a secret, an error of
+// the redacted text that wraps it.
+func (s *server) redactError(err error) error {
+	if msg := s.red.redact(err.Error()); msg != err.Error() {
+		return &redactedError{msg: msg, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose text had secrets taken out.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // unavailable is the error of a call to a server without a session.
 func (s *server) unavailable(name, state, lastErr string) error {

@@ -1,12 +1,20 @@
 package mcpclient_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
@@ -75,14 +83,25 @@ func TestStdioCancellationReachesServer(t *testing.T) {
 	}
 }
 
-// processGone reports whether no process has the given pid any more.
+// processGone reports whether no process has the given pid any more, or
+// only one that ended and waits to be reaped: the init of some containers
+// does not reap orphans.
 func processGone(t *testing.T, pid string) bool {
 	t.Helper()
 	n, err := strconv.Atoi(pid)
 	if err != nil {
 		t.Fatalf("pid %q: %v", pid, err)
 	}
-	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
+	if errors.Is(syscall.Kill(n, 0), syscall.ESRCH) {
+		return true
+	}
+	// /proc/PID/stat: "PID (COMM) STATE ...", where COMM may hold spaces.
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && bytes.HasPrefix(stat[i+1:], []byte(" Z"))
 }
 
 // startStdio starts a registry of one stdio server without the test
@@ -137,5 +156,101 @@ func TestCloseEscalatesToSignals(t *testing.T) {
 				t.Fatalf("server process %s still running after Close", pid)
 			}
 		})
+	}
+}
+
+func TestStdioFailureShowsRedactedCause(t *testing.T) {
+	logs := &logBuffer{}
+	const envSecret, configured = "env-token-value", "configured-secret-value"
+	sc := mcpclient.ServerConfig{
+		Name:    "broken",
+		Command: "sh",
+		Args: []string{"-c", `echo "starting with $TOKEN" >&2; echo "key ` + configured + ` refused" >&2; ` +
+			`echo "fatal: package not found" >&2; exit 2`},
+		Env: map[string]string{"TOKEN": envSecret},
+	}
+	r, ev := start(t, &mcpclient.Options{Logger: newLogger(logs), Secrets: []string{configured}}, sc)
+	st := status(t, r, "broken")
+	down := ev.wait(t, "broken", mcpclient.EventDown)
+	for what, s := range map[string]string{"status error": st.Error, "down event": down.Err, "log": logs.String()} {
+		mustContain(t, what, s, "fatal: package not found", "exit status 2")
+		if strings.Contains(s, envSecret) || strings.Contains(s, configured) {
+			t.Errorf("%s shows a secret: %s", what, s)
+		}
+	}
+}
+
+func TestStdioCrashLogRedacted(t *testing.T) {
+	logs := &logBuffer{}
+	const envSecret = "env-token-value"
+	sc := mcptest.StdioServer("crashy", "TOKEN="+envSecret)
+	sc.Args = append([]string{"-c", `echo "token $TOKEN" >&2; exec "$0" "$@"`, sc.Command}, sc.Args...)
+	sc.Command = "sh"
+	r, ev := start(t, &mcpclient.Options{Logger: newLogger(logs)}, sc)
+	if _, err := r.Call(context.Background(), "crashy__crash", nil); err == nil {
+		t.Fatal("a call that crashed the server returned no error")
+	}
+	down := ev.wait(t, "crashy", mcpclient.EventDown)
+	mustContain(t, "down event", down.Err, "exit status 3", mcptest.CrashMessage)
+	log := logs.String()
+	mustContain(t, "crash log", log, "mcp server exited", "token [redacted]", mcptest.CrashMessage)
+	if strings.Contains(log, envSecret) || strings.Contains(down.Err, envSecret) {
+		t.Errorf("the crash shows the env value: %s\n%s", down.Err, log)
+	}
+}
+
+func TestRemoteFailureRedactsURL(t *testing.T) {
+	// A port that was free a moment ago: nothing listens there.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	logs := &logBuffer{}
+	sc := mcpclient.ServerConfig{Name: "remote", URL: "http://user:pass-word-1@" + addr + "/mcp?api_key=SECRETKEY123"}
+	r, _ := start(t, &mcpclient.Options{Logger: newLogger(logs)}, sc)
+	st := status(t, r, "remote")
+	for what, s := range map[string]string{"status error": st.Error, "log": logs.String()} {
+		mustContain(t, what, s, "http://"+addr+"/mcp", "connection refused")
+		for _, secret := range []string{"SECRETKEY123", "pass-word-1", "api_key", "user:"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s shows %q: %s", what, secret, s)
+			}
+		}
+	}
+}
+
+func TestRemoteCallErrorRedactsURL(t *testing.T) {
+	srv := mcptest.NewServer()
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	ts := httptest.NewServer(h)
+	sc := mcpclient.ServerConfig{Name: "remote", URL: ts.URL + "/mcp?api_key=SECRETKEY123"}
+	r := mcpclient.NewRegistry([]mcpclient.ServerConfig{sc}, nil)
+	r.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	call(t, r, "remote__echo", `{"text":"up"}`)
+	ts.CloseClientConnections()
+	ts.Close()
+
+	_, err := r.Call(ctx, "remote__echo", []byte(`{"text":"down"}`))
+	if err == nil {
+		t.Fatal("a call to a server that is gone did not fail")
+	}
+	// Closing ends the session with a request to the server, which fails.
+	cerr := r.Close()
+	if cerr == nil {
+		t.Fatal("Close of a session whose server is gone returned no error")
+	}
+	for what, e := range map[string]error{"call error": err, "Close error": cerr} {
+		mustContain(t, what, e.Error(), `"remote"`, strings.TrimPrefix(ts.URL, "http://"))
+		if strings.Contains(e.Error(), "SECRETKEY123") {
+			t.Errorf("the %s shows the URL's query: %v", what, e)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -21,27 +22,27 @@ import (
 // logs.
 const stderrTailBytes = 4 << 10
 
-// waitDelay bounds how long closing a stdio session waits for the server's
-// stderr to be drained after the process exited (a grandchild may hold it
-// open).
+// waitDelay bounds how long closing a stdio session waits for the ends of
+// the server's stdout and stderr after the process exited and its group
+// was stopped (a process that left the group may hold them open).
 const waitDelay = 2 * time.Second
 
 // attempt is one connection attempt's transport, with what is needed to
 // explain its end.
 type attempt struct {
 	transport mcp.Transport
-	cmd       *exec.Cmd   // stdio only
-	stderr    *ringBuffer // stdio only
-	kind      string      // TransportType
+	stdio     *stdioTransport // stdio only
+	stderr    *ringBuffer     // stdio only
+	kind      string          // TransportType
 }
 
 // exitInfo describes how a stdio server's process ended ("exit status 3",
 // "signal: killed"), or "" when unknown or not a process.
 func (a *attempt) exitInfo() string {
-	if a.cmd == nil || a.cmd.ProcessState == nil {
+	if a.stdio == nil {
 		return ""
 	}
-	return a.cmd.ProcessState.String()
+	return a.stdio.exitInfo()
 }
 
 // stderrTail returns the last few KiB of a stdio server's stderr.
@@ -54,11 +55,11 @@ func (a *attempt) stderrTail() string {
 
 // newAttempt builds the transport for one connection attempt. ctx is the
 // lifetime of the session to be (it is passed to ServerConfig.Transport).
-// terminate is how long closing a stdio session waits for the process to
-// exit after stdin is closed, before SIGTERM and then SIGKILL. httpClient is
-// used by remote transports (for WebSocket, only for the handshake, which
-// carries c.Headers itself).
-func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, httpClient *http.Client) (*attempt, error) {
+// opts has its defaults applied: closing a stdio session waits
+// opts.TerminateTimeout for the process to exit after stdin is closed,
+// before SIGTERM and then SIGKILL. httpClient is used by remote transports
+// (for WebSocket, only for the handshake, which carries c.Headers itself).
+func newAttempt(ctx context.Context, c ServerConfig, opts *Options, log *slog.Logger, httpClient *http.Client) (*attempt, error) {
 	kind := c.TransportType()
 	switch kind {
 	case TransportCustom:
@@ -72,17 +73,17 @@ func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, ht
 		return &attempt{transport: t, kind: kind}, nil
 	case TransportStdio:
 		cmd := exec.Command(c.Command, c.Args...)
-		cmd.Env = commandEnv(os.Environ(), c.Env)
+		cmd.Env = stdioEnv(os.Environ(), c)
 		cmd.Dir = c.Cwd
 		ring := newRingBuffer(stderrTailBytes)
-		cmd.Stderr = ring
-		cmd.WaitDelay = waitDelay
-		return &attempt{
-			transport: &mcp.CommandTransport{Command: cmd, TerminateDuration: terminate},
+		t := &stdioTransport{
 			cmd:       cmd,
 			stderr:    ring,
-			kind:      kind,
-		}, nil
+			terminate: opts.TerminateTimeout,
+			maxFrame:  cmpOr(opts.MaxFrameBytes, defaultMaxFrameBytes),
+			log:       log,
+		}
+		return &attempt{transport: t, stdio: t, stderr: ring, kind: kind}, nil
 	case TransportHTTP:
 		return &attempt{
 			transport: &mcp.StreamableClientTransport{Endpoint: c.URL, HTTPClient: httpClient},
@@ -101,16 +102,6 @@ func newAttempt(ctx context.Context, c ServerConfig, terminate time.Duration, ht
 	default:
 		return nil, fmt.Errorf("unknown transport type %q", c.Type)
 	}
-}
-
-// commandEnv returns base followed by extra as KEY=VALUE, in key order, so
-// that extra wins over base (exec keeps the last value of a duplicate key).
-func commandEnv(base []string, extra map[string]string) []string {
-	env := slices.Clip(base)
-	for _, k := range slices.Sorted(maps.Keys(extra)) {
-		env = append(env, k+"="+extra[k])
-	}
-	return env
 }
 
 // newHTTPClient returns a client for a remote MCP server: it sends headers

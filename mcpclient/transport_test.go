@@ -42,15 +42,30 @@ func TestRingBuffer(t *testing.T) {
 	}
 }
 
-func TestCommandEnv(t *testing.T) {
-	base := []string{"PATH=/bin", "HOME=/root"}
-	got := commandEnv(base, map[string]string{"Z": "1", "HOME": "/tmp", "A": "x=y"})
-	want := []string{"PATH=/bin", "HOME=/root", "A=x=y", "HOME=/tmp", "Z=1"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("commandEnv = %q, want %q", got, want)
+func TestStdioEnv(t *testing.T) {
+	environ := []string{"PATH=/bin", "HOME=/root", "LC_ALL=C", "OPENAI_API_KEY=sk-secret", "MCP_BRIDGE_KEY=k",
+		"NODE_OPTIONS=--x", "NODE_ENV=prod", "GITHUB_TOKEN=ghp", "NOEQUALS", "=C:=C:\\"}
+	tests := []struct {
+		name string
+		cfg  ServerConfig
+		want []string
+	}{
+		{"safe set and own env", ServerConfig{Env: map[string]string{"Z": "1", "HOME": "/tmp", "A": "x=y"}},
+			[]string{"PATH=/bin", "HOME=/root", "LC_ALL=C", "A=x=y", "HOME=/tmp", "Z=1"}},
+		{"passthrough names and globs", ServerConfig{EnvPassthrough: []string{"GITHUB_TOKEN", "NODE_*"}},
+			[]string{"PATH=/bin", "HOME=/root", "LC_ALL=C", "NODE_OPTIONS=--x", "NODE_ENV=prod", "GITHUB_TOKEN=ghp"}},
+		{"inherit", ServerConfig{InheritEnv: true, Env: map[string]string{"K": "V"}},
+			append(append([]string(nil), environ...), "K=V")},
 	}
-	if !slices.Equal(base, []string{"PATH=/bin", "HOME=/root"}) {
-		t.Fatalf("commandEnv modified its base: %q", base)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := stdioEnv(environ, tt.cfg); !slices.Equal(got, tt.want) {
+				t.Fatalf("stdioEnv = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if environ[0] != "PATH=/bin" || len(environ) != 10 {
+		t.Fatalf("stdioEnv modified its input: %q", environ)
 	}
 }
 
@@ -94,7 +109,8 @@ func TestHeaderOf(t *testing.T) {
 func TestNewAttempt(t *testing.T) {
 	ctx := context.Background()
 	client := newHTTPClient(nil)
-	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, 0, client)
+	opts := (*Options)(nil).withDefaults()
+	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, opts, opts.Logger, client)
 	if err != nil {
 		t.Fatalf("ws: %v", err)
 	}
@@ -102,18 +118,23 @@ func TestNewAttempt(t *testing.T) {
 	if !ok || ws.kind != TransportWS || wt.URL != "ws://x/mcp" || wt.HTTPClient != client || wt.Header.Get("Authorization") != "Bearer k" {
 		t.Errorf("ws attempt not configured: %+v %+v", ws, ws.transport)
 	}
-	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, 0, nil)
+	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, opts, opts.Logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.cmd == nil || a.cmd.Dir != "/tmp" || !slices.Contains(a.cmd.Env, "K=V") || a.stderr == nil {
-		t.Errorf("stdio attempt not configured: %+v", a.cmd)
+	if a.stdio == nil || a.stdio.cmd.Dir != "/tmp" || !slices.Contains(a.stdio.cmd.Env, "K=V") || a.stderr == nil ||
+		a.stdio.maxFrame != defaultMaxFrameBytes || a.stdio.terminate != opts.TerminateTimeout {
+		t.Errorf("stdio attempt not configured: %+v", a.stdio)
+	}
+	opts.MaxFrameBytes = 1 << 20
+	if a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true"}, opts, opts.Logger, nil); err != nil || a.stdio.maxFrame != 1<<20 {
+		t.Errorf("MaxFrameBytes not passed on: %v, %v", a, err)
 	}
 	if a.exitInfo() != "" {
 		t.Errorf("exitInfo before start = %q", a.exitInfo())
 	}
 	for _, u := range []string{"http://x/mcp", "http://x/sse"} {
-		if a, err := newAttempt(ctx, ServerConfig{Name: "r", URL: u}, 0, http.DefaultClient); err != nil || a.transport == nil {
+		if a, err := newAttempt(ctx, ServerConfig{Name: "r", URL: u}, opts, opts.Logger, http.DefaultClient); err != nil || a.transport == nil {
 			t.Errorf("%s: newAttempt = %v, %v", u, a, err)
 		}
 	}

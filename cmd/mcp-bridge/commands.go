@@ -100,6 +100,7 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 		CallTimeout:       time.Duration(c.Tools.CallTimeout),
 		MaxConcurrency:    c.Tools.MaxConcurrency,
 		MaxResultBytes:    c.Tools.MaxResultBytes,
+		MaxFrameBytes:     c.Limits.MaxFrameBytes,
 		ClientVersion:     version(),
 		OnEvent:           h.onEvent,
 		OnResourceUpdated: h.onResourceUpdated,
@@ -428,7 +429,9 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tTRANSPORT\tSTATE\tTOOLS\tERROR")
 	for _, s := range reg.Servers() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 100))
+		// Wide enough for the cause a server's error carries (the last
+		// lines of a stdio server's stderr, the dial error of a remote one).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 700))
 		if s.State != "ready" && s.State != "disabled" {
 			problems++
 		}

@@ -338,6 +338,21 @@ func TestCheckCommand(t *testing.T) {
 		mustContain(t, "report", stdout, "1 problem(s)")
 	})
 
+	t.Run("the cause of a failure is shown", func(t *testing.T) {
+		const cause = "npm error 404 Not Found - GET https://registry.npmjs.org/@modelcontextprotocol%2fdoes-not-exist"
+		path := writeJSONConfig(t, map[string]any{
+			"upstream": map[string]any{"base_url": up.URL},
+			"mcpServers": map[string]any{
+				"Missing": map[string]any{"command": "sh", "args": []string{"-c", "echo '" + cause + "' >&2; exit 1"}},
+			},
+		})
+		stdout, _, err := runCmd(t, "-c", path, "check")
+		if status, ok := exitStatus(err); !ok || status == 0 {
+			t.Fatalf("check: error %v, want a non-zero exit status\n%s", err, stdout)
+		}
+		mustContain(t, "report", stdout, "exit status 1", cause)
+	})
+
 	t.Run("openapi spec warnings", func(t *testing.T) {
 		spec := writeFile(t, t.TempDir(), "api.yaml", `openapi: 3.1.0
 info: {title: api, version: "1"}

@@ -87,6 +87,8 @@ type limitsConfig struct {
 	ReadHeaderTimeout duration `yaml:"read_header_timeout"`
 	BodyReadTimeout   duration `yaml:"body_read_timeout"`
 	IdleTimeout       duration `yaml:"idle_timeout"`
+	// MaxFrameBytes bounds one message from a stdio server; 0 means 64 MiB.
+	MaxFrameBytes int `yaml:"max_frame_bytes"`
 }
 
 // corsConfig is the origin and host policy of every route.
@@ -225,6 +227,7 @@ var scalars = []scalar{
 	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display })},
 	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive })},
 	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel })},
+	{"limits.max_frame_bytes", setInt(func(c *config) *int { return &c.Limits.MaxFrameBytes })},
 	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled })},
 	{"limits.body_read_timeout", setDuration(func(c *config) *duration { return &c.Limits.BodyReadTimeout })},
 	{"limits.idle_timeout", setDuration(func(c *config) *duration { return &c.Limits.IdleTimeout })},
@@ -478,6 +481,8 @@ type serverEntry struct {
 	MaxConcurrency  int               `yaml:"max_concurrency"`
 	Disabled        bool              `yaml:"disabled"`
 	ExposeResources bool              `yaml:"expose_resources"`
+	EnvPassthrough  []string          `yaml:"env_passthrough"`
+	InheritEnv      bool              `yaml:"inherit_env"`
 }
 
 type toolFilter struct {
@@ -488,7 +493,8 @@ type toolFilter struct {
 // knownServerKeys are the keys serverEntry reads; others are warned about,
 // not refused, so that files written for other clients load.
 var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
-	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true}
+	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true,
+	"env_passthrough": true, "inherit_env": true}
 
 // readServers reads mcpServers; names records where each server name is
 // defined.
@@ -528,6 +534,7 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 			URL: e.URL, Type: e.Type, Headers: e.Headers, Prefix: e.Prefix,
 			Allow: e.Tools.Allow, Deny: e.Tools.Deny, Timeout: time.Duration(e.Timeout),
 			MaxConcurrency: e.MaxConcurrency, Disabled: e.Disabled, ExposeResources: e.ExposeResources,
+			EnvPassthrough: e.EnvPassthrough, InheritEnv: e.InheritEnv,
 		}
 		if sc.URL == "" {
 			sc.URL = e.ServerURL

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -890,5 +891,47 @@ mcpServers:
 	t.Setenv("MCP_BRIDGE_SAMPLING_MODEL", "llama3")
 	if c, err := loadConfig(path, os.Getenv); err != nil || c.Sampling.Model != "llama3" {
 		t.Errorf("override: %v %v", c.Sampling.Model, err)
+	}
+}
+
+// TestServerEnvKeys checks the keys that widen a stdio server's
+// environment.
+func TestServerEnvKeys(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "mcp-bridge.yaml", `
+mcpServers:
+  narrow:
+    command: a
+    env_passthrough: [GITHUB_TOKEN, "NODE_*"]
+  wide:
+    command: b
+    inherit_env: true
+`)
+	c, err := loadConfig(path, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %v", c.Warnings)
+	}
+	if n, w := c.Servers[0], c.Servers[1]; !slices.Equal(n.EnvPassthrough, []string{"GITHUB_TOKEN", "NODE_*"}) || n.InheritEnv || !w.InheritEnv {
+		t.Errorf("servers %+v %+v", n, w)
+	}
+	bad := writeFile(t, t.TempDir(), "mcp-bridge.yaml", "mcpServers:\n  s:\n    command: a\n    env_passthrough: [\"[\"]\n")
+	if _, err := loadConfig(bad, os.Getenv); err == nil || !strings.Contains(err.Error(), "env_passthrough") {
+		t.Errorf("a malformed glob: %v", err)
+	}
+}
+
+// TestMaxFrameBytes checks limits.max_frame_bytes, in the file and from the
+// environment.
+func TestMaxFrameBytes(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "mcp-bridge.yaml", "limits:\n  max_frame_bytes: 1048576\n")
+	c, err := loadConfig(path, os.Getenv)
+	if err != nil || c.Limits.MaxFrameBytes != 1<<20 {
+		t.Fatalf("file: %v, %+v", err, c)
+	}
+	t.Setenv("MCP_BRIDGE_LIMITS_MAX_FRAME_BYTES", "2097152")
+	if c, err := loadConfig(path, os.Getenv); err != nil || c.Limits.MaxFrameBytes != 2<<20 {
+		t.Fatalf("override: %v, %+v", err, c)
 	}
 }

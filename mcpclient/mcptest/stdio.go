@@ -30,6 +30,9 @@ const (
 	// EnvFeatures, when set to a name, makes the stdio server
 	// NewFeatureServer(name) instead of NewServer.
 	EnvFeatures = "MCPTEST_FEATURES"
+	// EnvDumpEnv names a file to which the stdio server writes its
+	// environment, one KEY=VALUE a line, before it serves.
+	EnvDumpEnv = "MCPTEST_DUMP_ENV"
 )
 
 // ServeStdioIfRequested serves [NewServer] over stdin/stdout, with crash
@@ -45,6 +48,12 @@ const (
 func ServeStdioIfRequested() {
 	if os.Getenv(EnvStdio) != "1" {
 		return
+	}
+	if path := os.Getenv(EnvDumpEnv); path != "" {
+		if err := os.WriteFile(path, []byte(strings.Join(os.Environ(), "\n")+"\n"), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "mcptest:", err)
+			os.Exit(1)
+		}
 	}
 	hang := os.Getenv(EnvHangOnEOF)
 	if hang == "ignore-sigterm" {
@@ -73,7 +82,8 @@ func ServeStdioIfRequested() {
 // runs the current executable (a test binary whose TestMain calls
 // [ServeStdioIfRequested]) with $MCPTEST_STDIO=1. env holds extra
 // environment variables as "KEY=VALUE", for example
-// EnvMarkerDir+"="+t.TempDir().
+// EnvMarkerDir+"="+t.TempDir(). They go in the configuration's Env, since
+// a stdio server does not inherit the test's environment.
 func StdioServer(name string, env ...string) mcpclient.ServerConfig {
 	exe, err := os.Executable()
 	if err != nil {
