@@ -262,6 +262,9 @@ func NewRegistry(servers []ServerConfig, opts *Options) *Registry {
 		case c.Disabled:
 			st.State = StateDisabled
 		default:
+			if c.Transport != nil {
+				c.Transport = guardedTransportFunc(c.Transport)
+			}
 			r.byName[c.Name] = newServer(r, c, o)
 		}
 		seen[c.Name] = true

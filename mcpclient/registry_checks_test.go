@@ -113,3 +113,30 @@ func TestUnusableSchemaLeavesOnlyThatToolOut(t *testing.T) {
 		`server=mem tool=wide schema=input reason="schema is `,
 		`server=mem tool=deep_out schema=output reason="schema nests 81 levels`)
 }
+
+// A tool whose schema nests 500 levels (1000 JSON levels) makes the whole
+// tools/list response too deep for go-sdk to decode: without the frame
+// guard, the server fails to connect again and again with none of its tools.
+func TestTooDeepForGoSDKLeavesOnlyThatToolOut(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "hostile", Version: "1"}, nil)
+	srv.AddTool(&mcp.Tool{Name: "normal", Description: "Fine.", InputSchema: json.RawMessage(`{"type":"object","properties":{"x":{"type":"string"}}}`)},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "normal ran"}}}, nil
+		})
+	mcptest.ListRawTools(srv, &mcp.Tool{Name: "deep", InputSchema: nestedSchema(500)})
+	var logs logBuffer
+	r, _ := start(t, &mcpclient.Options{Logger: newLogger(&logs)}, mcptest.InMemoryPipe("mem", srv))
+
+	if got := toolNames(r); len(got) != 1 || got[0] != "mem__normal" {
+		t.Fatalf("tools = %q, want [mem__normal]; log:\n%.3000s", got, logs.String())
+	}
+	st := status(t, r, "mem")
+	if st.State != mcpclient.StateReady || st.Restarts != 0 {
+		t.Errorf("status = %+v, want ready at the first attempt", st)
+	}
+	if res := call(t, r, "mem__normal", `{"x":"y"}`); res.Text != "normal ran" {
+		t.Errorf("normal = %+v", res)
+	}
+	mustContain(t, "log", logs.String(),
+		`level=WARN msg="mcp server: tool left out, its schema cannot be used" server=mem tool=deep schema=input reason="schema nests 1001 levels, more than the 64 allowed"`)
+}
