@@ -283,14 +283,12 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		for i, t := range tools {
 			out[i] = jtool{t.Name, t.Server, t.Original, t.Description, t.InputSchema}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSERVER\tDESCRIPTION")
 	for _, t := range tools {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Server, firstLine(t.Description, 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", termText(t.Name, false), termText(t.Server, false), termText(firstLine(t.Description, 70), false))
 	}
 	return tw.Flush()
 }
@@ -300,7 +298,7 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 func warnDown(reg *mcpclient.Registry, stderr io.Writer) {
 	for _, s := range reg.Servers() {
 		if s.State == mcpclient.StateFailed || s.State == mcpclient.StateConnecting {
-			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", s.Name, s.State, s.Error)
+			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", termText(s.Name, false), s.State, termText(s.Error, false))
 		}
 	}
 }
@@ -348,7 +346,7 @@ func callCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr 
 		}
 		return err
 	}
-	fmt.Fprintln(stdout, res.Text)
+	fmt.Fprintln(stdout, termText(res.Text, true))
 	if res.IsError {
 		return exitError(1)
 	}
@@ -371,10 +369,10 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "config: %s\n", file)
 	for _, w := range c.Warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+		fmt.Fprintf(stdout, "warning: %s\n", termText(w, false))
 	}
 	if err := c.checkExposure(); err != nil {
-		fmt.Fprintf(stdout, "problem: %v\n", err)
+		fmt.Fprintf(stdout, "problem: %s\n", termText(err.Error(), false))
 		problems++
 	}
 
@@ -389,14 +387,14 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, mcpclient.Redact(err.Error(), c.secrets()))
+		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, termText(mcpclient.Redact(err.Error(), c.secrets()), false))
 		problems++
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tTRANSPORT\tSTATE\tTOOLS\tERROR")
 	for _, s := range reg.Servers() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 100))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", termText(s.Name, false), s.Transport, s.State, s.Tools, termText(firstLine(s.Error, 100), false))
 		if s.State != "ready" && s.State != "disabled" {
 			problems++
 		}
