@@ -97,15 +97,16 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: h.onWarning, Version: version()}))
 	}
 	return mcpclient.NewRegistry(servers, &mcpclient.Options{
-		Logger:            log,
-		CallTimeout:       time.Duration(c.Tools.CallTimeout),
-		MaxConcurrency:    c.Tools.MaxConcurrency,
-		MaxResultBytes:    c.Tools.MaxResultBytes,
-		ClientVersion:     version(),
-		OnEvent:           h.onEvent,
-		OnResourceUpdated: h.onResourceUpdated,
-		DefaultCaller:     h.caller,
-		Roots:             c.roots(),
+		Logger:              log,
+		CallTimeout:         time.Duration(c.Tools.CallTimeout),
+		MaxConcurrency:      c.Tools.MaxConcurrency,
+		MaxResultBytes:      c.Tools.MaxResultBytes,
+		MaxDescriptionBytes: c.Tools.MaxDescriptionBytes,
+		ClientVersion:       version(),
+		OnEvent:             h.onEvent,
+		OnResourceUpdated:   h.onResourceUpdated,
+		DefaultCaller:       h.caller,
+		Roots:               c.roots(),
 	})
 }
 

@@ -95,3 +95,30 @@ func TestCommandsPrintNoTerminalControls(t *testing.T) {
 	stdout, _, _ = runCmd(t, "call", tool, "-c", path)
 	mustContain(t, "call", stdout, "result red\nline\ttwo")
 }
+
+func TestMaxDescriptionBytesConfig(t *testing.T) {
+	path := writeJSONConfig(t, map[string]any{
+		"tools":      map[string]any{"max_description_bytes": 10},
+		"mcpServers": map[string]any{"GitHub": stdioServer("GitHub")},
+	})
+	stdout, stderr, err := runCmd(t, "tools", "-json", "-c", path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var tools []struct{ Name, Description string }
+	if err := json.Unmarshal([]byte(stdout), &tools); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, tool := range tools {
+		if tool.Name == "GitHub__echo" {
+			found = true
+			if tool.Description != "Returns…" { // "Returns its text." cut to 10 bytes
+				t.Errorf("echo's description = %q, want it cut to 10 bytes", tool.Description)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no GitHub__echo: %s", stdout)
+	}
+}
