@@ -86,6 +86,11 @@ type Options struct {
 	// MaxResultBytes caps the text of a tool result; longer text is cut with
 	// a note saying how much was cut. 0 means 256 KiB; negative means no cap.
 	MaxResultBytes int
+	// MaxDescriptionBytes caps each tool's description, and each
+	// description inside its schemas, since they travel with every model
+	// request: longer text is cut at a UTF-8 boundary and ends in "…", and
+	// the cut is logged once per tool. 0 means 4096; negative means no cap.
+	MaxDescriptionBytes int
 	// ClientName and ClientVersion are sent to servers in the initialize
 	// handshake. "" means "mcp-bridge" and "dev".
 	ClientName, ClientVersion string
@@ -139,6 +144,12 @@ func (o *Options) withDefaults() *Options {
 		r.MaxResultBytes = 256 << 10
 	case r.MaxResultBytes < 0:
 		r.MaxResultBytes = 0 // ResultText: no cap
+	}
+	switch {
+	case r.MaxDescriptionBytes == 0:
+		r.MaxDescriptionBytes = 4096
+	case r.MaxDescriptionBytes < 0:
+		r.MaxDescriptionBytes = 0 // capText: no cap
 	}
 	r.ClientName = cmp.Or(r.ClientName, "mcp-bridge")
 	r.ClientVersion = cmp.Or(r.ClientVersion, "dev")
@@ -221,9 +232,11 @@ type Registry struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu    sync.Mutex        // serialises rebuilds, guards known
-	known map[string]string // every exposed name ever served -> server
-	snap  atomic.Pointer[snapshot]
+	mu     sync.Mutex              // serialises rebuilds, guards known, checked and warned
+	known  map[string]string       // every exposed name ever served -> server
+	checks map[*mcp.Tool]toolCheck // the last rebuild's checked definitions
+	warned map[string]bool         // server, tool and problem already logged
+	snap   atomic.Pointer[snapshot]
 
 	featMu sync.Mutex // serialises feature rebuilds
 	feats  atomic.Pointer[featureSnapshot]
@@ -243,6 +256,7 @@ func NewRegistry(servers []ServerConfig, opts *Options) *Registry {
 		log:    o.Logger,
 		byName: make(map[string]*server),
 		known:  make(map[string]string),
+		warned: make(map[string]bool),
 	}
 	r.life, r.cancel = context.WithCancel(context.Background())
 	r.snap.Store(&snapshot{tools: []Tool{}, index: map[string]int{}})
@@ -257,6 +271,9 @@ func NewRegistry(servers []ServerConfig, opts *Options) *Registry {
 		case c.Disabled:
 			st.State = StateDisabled
 		default:
+			if c.Transport != nil {
+				c.Transport = guardedTransportFunc(c.Transport)
+			}
 			r.byName[c.Name] = newServer(r, c, o)
 		}
 		seen[c.Name] = true
@@ -487,6 +504,7 @@ func (r *Registry) rebuild() {
 		entries []nameEntry
 		srcs    []src
 	)
+	checks := make(map[*mcp.Tool]toolCheck)
 	for _, s := range r.servers {
 		prefix := s.cfg.ToolPrefix()
 		tools := s.toolList()
@@ -494,10 +512,15 @@ func (r *Registry) rebuild() {
 			tools = append(tools[:len(tools):len(tools)], rt)
 		}
 		for _, t := range tools {
+			t, ok := r.checkTool(s.cfg.Name, t, checks)
+			if !ok {
+				continue
+			}
 			entries = append(entries, nameEntry{Server: s.cfg.Name, Prefix: prefix, Tool: t.Original})
 			srcs = append(srcs, src{server: s.cfg.Name, tool: t})
 		}
 	}
+	r.checks = checks
 	names := assignNames(entries)
 	tools := make([]Tool, 0, len(entries))
 	for i, n := range names {

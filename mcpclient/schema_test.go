@@ -2,6 +2,7 @@ package mcpclient
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,41 @@ func TestNormalizeSchemaReturnsFreshSlice(t *testing.T) {
 	a[0] = 'X'
 	if b := NormalizeSchema(nil); b[0] != '{' {
 		t.Fatalf("NormalizeSchema shares its default slice: %s", b)
+	}
+}
+
+// A hostile schema nested 100,000 levels deep neither crashes nor stalls
+// NormalizeSchema: encoding/json refuses it iteratively, so the result is the
+// empty object schema, and schemaProblem (which counts without recursing)
+// reports the depth.
+func TestNormalizeSchemaVeryDeep(t *testing.T) {
+	const levels = 100_000
+	deep := json.RawMessage(strings.Repeat(`{"type":"object","properties":{"a":`, levels) + `{}` + strings.Repeat(`}}`, levels))
+	if got := NormalizeSchema(deep); string(got) != emptyObjectSchema {
+		t.Errorf("NormalizeSchema(100,000 levels) = %.100s", got)
+	}
+	if got, want := schemaProblem(deep), "schema is"; !strings.HasPrefix(got, want) {
+		t.Errorf("schemaProblem = %q, want %q...", got, want)
+	}
+	if got, want := schemaDepthProblem(deep), "schema nests 200001 levels, more than the 64 allowed"; got != want {
+		t.Errorf("schemaDepthProblem = %q, want %q", got, want)
+	}
+}
+
+func TestSchemaProblem(t *testing.T) {
+	tests := []struct {
+		name, schema, want string
+	}{
+		{"plain", `{"type":"object","properties":{"a":{"type":"string"}}}`, ""},
+		{"brackets in strings do not count", `{"description":"` + strings.Repeat("[{", 100) + `\"","type":"object"}`, ""},
+		{"64 levels", strings.Repeat(`[`, 63) + `{}` + strings.Repeat(`]`, 63), ""},
+		{"65 levels", strings.Repeat(`[`, 64) + `{}` + strings.Repeat(`]`, 64), "schema nests 65 levels, more than the 64 allowed"},
+		{"too big", `{"description":"` + strings.Repeat("x", MaxSchemaBytes) + `"}`, "schema is 262162 bytes, more than the 262144 allowed"},
+		{"marked", `{"properties":{},"type":"object","` + unusableKey + `":"why not"}`, "why not"},
+	}
+	for _, tt := range tests {
+		if got := schemaProblem(json.RawMessage(tt.schema)); got != tt.want {
+			t.Errorf("%s: schemaProblem = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

@@ -96,16 +96,18 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: h.onWarning, Version: version()}))
 	}
 	return mcpclient.NewRegistry(servers, &mcpclient.Options{
-		Logger:            log,
-		CallTimeout:       time.Duration(c.Tools.CallTimeout),
-		MaxConcurrency:    c.Tools.MaxConcurrency,
-		MaxResultBytes:    c.Tools.MaxResultBytes,
-		MaxFrameBytes:     c.Limits.MaxFrameBytes,
-		ClientVersion:     version(),
-		OnEvent:           h.onEvent,
-		OnResourceUpdated: h.onResourceUpdated,
-		DefaultCaller:     h.caller,
-		Roots:             c.roots(),
+		Logger:              log,
+		CallTimeout:         time.Duration(c.Tools.CallTimeout),
+		MaxConcurrency:      c.Tools.MaxConcurrency,
+		MaxResultBytes:      c.Tools.MaxResultBytes,
+		MaxFrameBytes:       c.Limits.MaxFrameBytes,
+		Secrets:             c.secrets(),
+		MaxDescriptionBytes: c.Tools.MaxDescriptionBytes,
+		ClientVersion:       version(),
+		OnEvent:             h.onEvent,
+		OnResourceUpdated:   h.onResourceUpdated,
+		DefaultCaller:       h.caller,
+		Roots:               c.roots(),
 	})
 }
 
@@ -316,14 +318,12 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		for i, t := range tools {
 			out[i] = jtool{t.Name, t.Server, t.Original, t.Description, t.InputSchema}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSERVER\tDESCRIPTION")
 	for _, t := range tools {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Server, firstLine(t.Description, 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", termText(t.Name, false), termText(t.Server, false), termText(firstLine(t.Description, 70), false))
 	}
 	return tw.Flush()
 }
@@ -333,7 +333,7 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 func warnDown(reg *mcpclient.Registry, stderr io.Writer) {
 	for _, s := range reg.Servers() {
 		if s.State == mcpclient.StateFailed || s.State == mcpclient.StateConnecting {
-			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", s.Name, s.State, s.Error)
+			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", termText(s.Name, false), s.State, termText(s.Error, false))
 		}
 	}
 }
@@ -381,7 +381,7 @@ func callCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr 
 		}
 		return err
 	}
-	fmt.Fprintln(stdout, res.Text)
+	fmt.Fprintln(stdout, termText(res.Text, true))
 	if res.IsError {
 		return exitError(1)
 	}
@@ -404,10 +404,10 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "config: %s\n", file)
 	for _, w := range c.Warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+		fmt.Fprintf(stdout, "warning: %s\n", termText(w, false))
 	}
 	if err := c.checkExposure(); err != nil {
-		fmt.Fprintf(stdout, "problem: %v\n", err)
+		fmt.Fprintf(stdout, "problem: %s\n", termText(err.Error(), false))
 		problems++
 	}
 
@@ -422,7 +422,7 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, mcpclient.Redact(err.Error(), c.secrets()))
+		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, termText(mcpclient.Redact(err.Error(), c.secrets()), false))
 		problems++
 	}
 
@@ -431,7 +431,7 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	for _, s := range reg.Servers() {
 		// Wide enough for the cause a server's error carries (the last
 		// lines of a stdio server's stderr, the dial error of a remote one).
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Name, s.Transport, s.State, s.Tools, firstLine(s.Error, 700))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", termText(s.Name, false), s.Transport, s.State, s.Tools, termText(firstLine(s.Error, 700), false))
 		if s.State != "ready" && s.State != "disabled" {
 			problems++
 		}

@@ -74,6 +74,8 @@ type toolsConfig struct {
 	MaxParallel    int      `yaml:"max_parallel"`
 	MaxConcurrency int      `yaml:"max_concurrency"`
 	MaxResultBytes int      `yaml:"max_result_bytes"`
+	// MaxDescriptionBytes caps tool descriptions; 0 means 4096.
+	MaxDescriptionBytes int `yaml:"max_description_bytes"`
 }
 
 type authConfig struct {

@@ -41,9 +41,9 @@ func resourcesCmd(ctx context.Context, cfgPath string, args []string, stdout, st
 		}
 		for _, c := range res.Contents {
 			if c.Text != "" {
-				fmt.Fprintln(stdout, c.Text)
+				fmt.Fprintln(stdout, termText(c.Text, true))
 			} else {
-				fmt.Fprintf(stdout, "[%s: %s, %d bytes]\n", c.URI, c.MIMEType, len(c.Blob))
+				fmt.Fprintf(stdout, "[%s: %s, %d bytes]\n", termText(c.URI, false), termText(c.MIMEType, false), len(c.Blob))
 			}
 		}
 		return nil
@@ -72,10 +72,10 @@ func resourcesCmd(ctx context.Context, cfgPath string, args []string, stdout, st
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "URI\tSERVER\tNAME\tMIME TYPE")
 	for _, r := range reg.Resources() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Def.URI, r.Server, r.Def.Name, r.Def.MIMEType)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termText(r.Def.URI, false), termText(r.Server, false), termText(r.Def.Name, false), termText(r.Def.MIMEType, false))
 	}
 	for _, t := range reg.ResourceTemplates() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Def.URITemplate, t.Server, t.Def.Name, t.Def.MIMEType)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termText(t.Def.URITemplate, false), termText(t.Server, false), termText(t.Def.Name, false), termText(t.Def.MIMEType, false))
 	}
 	return tw.Flush()
 }
@@ -117,7 +117,7 @@ func promptsCmd(ctx context.Context, cfgPath string, args []string, stdout, stde
 			if tc, ok := m.Content.(*mcp.TextContent); ok {
 				text = tc.Text
 			}
-			fmt.Fprintf(stdout, "%s: %s\n", m.Role, text)
+			fmt.Fprintf(stdout, "%s: %s\n", termText(string(m.Role), false), termText(text, true))
 		}
 		return nil
 	}
@@ -146,13 +146,17 @@ func promptsCmd(ctx context.Context, cfgPath string, args []string, stdout, stde
 			}
 			names = append(names, n)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", p.Name, p.Server, names, firstLine(p.Def.Description, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termText(p.Name, false), termText(p.Server, false), termText(fmt.Sprint(names), false), termText(firstLine(p.Def.Description, 60), false))
 	}
 	return tw.Flush()
 }
 
+// printJSON prints v as indented JSON, safe for a terminal (see termJSON).
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(termJSON(b), '\n'))
+	return err
 }

@@ -29,7 +29,7 @@ func main() {
 	if err != nil {
 		var ex exitError
 		if !errors.As(err, &ex) {
-			fmt.Fprintln(os.Stderr, "mcp-bridge:", err)
+			fmt.Fprintln(os.Stderr, "mcp-bridge:", termText(err.Error(), true))
 			os.Exit(1)
 		}
 		os.Exit(int(ex))

@@ -63,6 +63,9 @@ func ServeStdioIfRequested() {
 	if name := os.Getenv(EnvFeatures); name != "" {
 		srv = NewFeatureServer(name)
 	}
+	if os.Getenv(EnvHostile) == "1" {
+		srv = NewHostileServer()
+	}
 	fmt.Fprintln(os.Stderr, "mcptest: serving over stdio")
 	err := srv.Run(context.Background(), &mcp.StdioTransport{})
 	if hang != "" {
