@@ -212,7 +212,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	client.AddReceivingMiddleware(s.passElicitation)
 
 	timer := time.AfterFunc(s.opts.ConnectTimeout, cancelConn)
-	sess, err := client.Connect(connCtx, a.transport, &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
+	sess, err := client.Connect(connCtx, guardTransport(a.transport), &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
 	var tools []serverTool
 	var feats features
 	if err == nil {

@@ -191,7 +191,9 @@ func (w *wsConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			return nil, fmt.Errorf("reading websocket message: %w", err)
 		}
 	}
-	msg, err := jsonrpc.DecodeMessage(data)
+	// A message nested deeper than go-sdk decodes would end the whole
+	// connection: guardFrame turns it into an error for its request alone.
+	msg, err := jsonrpc.DecodeMessage(guardFrame(data))
 	if err != nil {
 		return nil, fmt.Errorf("decoding websocket message: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -72,10 +73,13 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	// Every line passes the redactor: configured secrets, servers' header
+	// and env values, credentials in URLs.
+	return slog.New(mcpclient.NewRedactingHandler(h, c.secrets()))
 }
 
 // registryHooks are what a command wants to hear from the registry, and
@@ -109,6 +113,16 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 		DefaultCaller:       h.caller,
 		Roots:               c.roots(),
 	})
+}
+
+// upstreamShown is the upstream's address as it may be shown: without
+// user information or query.
+func (c *config) upstreamShown() string {
+	u, err := url.Parse(c.Upstream.BaseURL)
+	if err != nil {
+		return "(unparseable upstream.base_url)"
+	}
+	return mcpclient.RedactURL(u)
 }
 
 // secrets are the configured values that must never be shown.
@@ -418,11 +432,11 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		list, err = up.Models(mctx)
 		cancel()
 		if err == nil {
-			fmt.Fprintf(stdout, "upstream: %s: ok, %d models\n", c.Upstream.BaseURL, len(list.Data))
+			fmt.Fprintf(stdout, "upstream: %s: ok, %d models\n", c.upstreamShown(), len(list.Data))
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.Upstream.BaseURL, termText(mcpclient.Redact(err.Error(), c.secrets()), false))
+		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.upstreamShown(), termText(mcpclient.Redact(err.Error(), c.secrets()), false))
 		problems++
 	}
 
