@@ -1,0 +1,394 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
+)
+
+// chromiumPath is Debian's chromium; the test never downloads a browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// browserHint says how to install what the browser test needs.
+const browserHint = "install Chromium and the Node packages: apt-get install -y --no-install-recommends chromium && npm ci --prefix e2e"
+
+// needBrowser checks for node, Chromium, playwright-core and
+// server-everything: a failure in CI, a skip elsewhere, with browserHint
+// either way.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	_, err := exec.LookPath("node")
+	for _, f := range []string{chromiumPath, "node_modules/playwright-core/package.json", npmServer("server-everything")} {
+		if err != nil {
+			break
+		}
+		_, err = os.Stat(f)
+	}
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%v: %s", err, browserHint)
+	}
+	t.Skipf("%v: %s", err, browserHint)
+}
+
+// probe is one attempt of the page (browser/attack.mjs) on the bridge.
+type probe struct {
+	Name string `json:"name"`
+	// Outcome is "rejected" (fetch threw), "opaque" (a no-cors answer),
+	// "read" (status and body were readable); for the WebSocket "result",
+	// "error" or "failed".
+	Outcome  string   `json:"outcome"`
+	Status   int      `json:"status"`
+	Body     string   `json:"body"`
+	Error    string   `json:"error"`
+	Opened   bool     `json:"opened"`
+	Messages []string `json:"messages"`
+}
+
+// seen is everything the page could read in a probe.
+func (p probe) seen() string { return p.Body + strings.Join(p.Messages, "\n") }
+
+// String describes p for a failure message without what the page read
+// from get-env: that is a process environment, not for a test log.
+func (p probe) String() string {
+	seen := p.seen()
+	if strings.Contains(seen, "BROWSER_TEST_MARKER") {
+		seen = fmt.Sprintf("(an environment, %d bytes)", len(seen))
+	} else if len(seen) > 300 {
+		seen = seen[:300] + "..."
+	}
+	return fmt.Sprintf("{%s: outcome %s, status %d, error %q, opened %t, read %q}", p.Name, p.Outcome, p.Status, p.Error, p.Opened, seen)
+}
+
+// pageRun is what browser/drive.mjs prints for one page.
+type pageRun struct {
+	Origin  string   `json:"origin"`
+	Probes  []probe  `json:"probes"`
+	Console []string `json:"console"`
+	Error   string   `json:"error"`
+}
+
+// browser is a running browser/drive.mjs and the Chromium it drives.
+type browser struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startBrowser launches Chromium through browser/drive.mjs with a fresh
+// profile and waits until it is up. The browser is closed by t.Cleanup:
+// the end of the driver's stdin closes it, and the driver's process group
+// is killed if that takes too long.
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	b := &browser{lines: make(chan string, 4), stderr: &syncBuffer{}}
+	b.cmd = exec.Command("node", "browser/drive.mjs", t.TempDir())
+	b.cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
+	b.cmd.Stderr = b.stderr
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := b.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.stdin, err = b.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64*1024), 16<<20)
+		for sc.Scan() {
+			b.lines <- sc.Text()
+		}
+		close(b.lines)
+		_ = b.cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = b.stdin.Close()
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			t.Errorf("the browser did not close within 15 s; killing it")
+			_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("browser driver stderr:\n%s", b.stderr.String())
+		}
+	})
+	if line := b.next(t, 30*time.Second); line != `{"ready":true}` {
+		t.Fatalf("browser driver said %q", line)
+	}
+	return b
+}
+
+// next returns the driver's next line of output.
+func (b *browser) next(t *testing.T, timeout time.Duration) string {
+	t.Helper()
+	select {
+	case line, ok := <-b.lines:
+		if !ok {
+			t.Fatalf("browser driver exited: %s", b.stderr.String())
+		}
+		return line
+	case <-time.After(timeout):
+		t.Fatalf("browser driver silent for %v: %s", timeout, b.stderr.String())
+	}
+	return ""
+}
+
+// visit loads page in a new tab and runs its probes on the bridge at
+// bridgeURL.
+func (b *browser) visit(t *testing.T, page, bridgeURL string) pageRun {
+	t.Helper()
+	req, _ := json.Marshal(map[string]string{"page": page, "bridge": bridgeURL})
+	if _, err := b.stdin.Write(append(req, '\n')); err != nil {
+		t.Fatalf("browser driver: %v", err)
+	}
+	var run pageRun
+	line := b.next(t, 40*time.Second)
+	if err := json.Unmarshal([]byte(line), &run); err != nil {
+		t.Fatalf("browser driver printed %q: %v", line, err)
+	}
+	if run.Error != "" {
+		t.Fatalf("page %s: %s\nconsole: %s", page, run.Error, strings.Join(run.Console, "\n"))
+	}
+	return run
+}
+
+// startPages serves the attacker's page, browser/attack.mjs behind a
+// module script that hands runProbes to the driver, on 127.0.0.1. It
+// returns the port: the browser loads it under other names.
+func startPages(t *testing.T) string {
+	t.Helper()
+	script, err := os.ReadFile("browser/attack.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>a page</title>
+<script type="module">import { runProbes } from "/attack.mjs"; window.runProbes = runProbes;</script>`)
+	})
+	mux.HandleFunc("GET /attack.mjs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = w.Write(script)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// toolCalls counts the tools/call requests in the stdin log that
+// browser/tap.mjs keeps of an MCP server: the calls the server was asked
+// to run, whatever the bridge says about them.
+func toolCalls(t *testing.T, tapLog string) int {
+	t.Helper()
+	data, err := os.ReadFile(tapLog)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var msg struct {
+			Method string `json:"method"`
+		}
+		if json.Unmarshal(line, &msg) == nil && msg.Method == "tools/call" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBrowserOriginPolicy attacks the bridge from a real browser. A page
+// loaded from an origin that is neither loopback nor allowed
+// (http://evil.test:PORT, mapped to 127.0.0.1 by Chromium's resolver
+// rules, so that nothing leaves the machine) tries every route a page
+// can reach: JSON fetches (preflighted), text/plain and no-cors fetches
+// (simple requests, sent without asking), reads of /openapi.json and
+// /v1/models, and a WebSocket to /ws, which no CORS protects. Then the
+// same page from the allowed origin http://app.test:PORT shows that the
+// policy lets a configured browser app work, and that even it cannot run
+// anything with a text/plain request.
+//
+// Both sides are checked. The page must have read nothing. The bridge must
+// have run nothing, which is counted where the bridge cannot misreport
+// it: the scripted upstream counts the chat requests it receives, and
+// server-everything runs behind browser/tap.mjs, which logs every message
+// the bridge writes to the server's stdin, so a tools/call there is a tool
+// that ran. (Blind no-cors requests give the page nothing to read either
+// way; only the counts show whether they ran.)
+//
+// The page and the bridge are both on 127.0.0.1, so Chromium's
+// local-network protections, which would block a real public site, do not
+// apply here: what stops the page is the bridge alone.
+func TestBrowserOriginPolicy(t *testing.T) {
+	needBrowser(t)
+
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	marker := "marker-" + hex.EncodeToString(rnd[:])
+	const answer = "a canned answer from the upstream"
+
+	up := llmtest.NewServer(t, llmtest.Completion(answer))
+	port := startPages(t)
+	tapLog := filepath.Join(t.TempDir(), "everything-stdin.jsonl")
+	tap, _ := filepath.Abs("browser/tap.mjs")
+	allowed := "http://app.test:" + port
+	b := startBridge(t, buildBinary(t), fmt.Sprintf(`listen: %s
+upstream:
+  base_url: %s
+cors:
+  allowed_origins: [%q]
+mcpServers:
+  everything:
+    command: node
+    args: [%q, %q, node, %q, "stdio"]
+    env:
+      BROWSER_TEST_MARKER: %q
+`, freePort(t), up.URL, allowed, tap, tapLog, npmServer("server-everything"), marker))
+	br := startBrowser(t)
+
+	probeNames := []string{
+		"POST /tools json", "POST /tools text/plain", "POST /tools no-cors text/plain", "POST /tools no-cors json",
+		"POST /v1/chat/completions json", "POST /v1/chat/completions text/plain",
+		"POST /v1/chat/completions no-cors text/plain",
+		"GET /openapi.json", "GET /v1/models", "ws /ws",
+	}
+	byName := func(t *testing.T, run pageRun, origin string) map[string]probe {
+		t.Helper()
+		if run.Origin != origin {
+			t.Fatalf("page origin %q, want %q", run.Origin, origin)
+		}
+		m := map[string]probe{}
+		for _, p := range run.Probes {
+			m[p.Name] = p
+		}
+		for _, name := range probeNames {
+			if _, ok := m[name]; !ok {
+				t.Fatalf("no report of %q in %v", name, run.Probes)
+			}
+		}
+		return m
+	}
+
+	t.Run("attacker origin", func(t *testing.T) {
+		origin := "http://evil.test:" + port
+		run := br.visit(t, origin+"/", b.url)
+		for name, p := range byName(t, run, origin) {
+			if strings.Contains(p.seen(), marker) {
+				t.Errorf("%s: the page read the server's environment: %v", name, p)
+			}
+			switch {
+			case name == "ws /ws":
+				if p.Opened || p.Outcome == "result" || len(p.Messages) > 0 {
+					t.Errorf("%s: the WebSocket was accepted: %v", name, p)
+				}
+			case p.Outcome != "rejected" && p.Outcome != "opaque":
+				t.Errorf("%s: the page read the answer: %v", name, p)
+			}
+		}
+		if n := toolCalls(t, tapLog); n != 0 {
+			t.Errorf("the bridge ran %d tool calls for the attacker's page, want 0", n)
+		}
+		if n := len(up.Requests()); n != 0 {
+			t.Errorf("the bridge sent %d chat requests upstream for the attacker's page, want 0", n)
+		}
+		if t.Failed() {
+			t.Logf("page console:\n%s", strings.Join(run.Console, "\n"))
+		}
+	})
+
+	t.Run("allowed origin", func(t *testing.T) {
+		calls, chats := toolCalls(t, tapLog), len(up.Requests())
+		run := br.visit(t, allowed+"/", b.url)
+		probes := byName(t, run, allowed)
+
+		// Readable, working JSON calls.
+		if p := probes["POST /tools json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, marker) {
+			t.Errorf("get-env from the allowed origin: %v", p)
+		}
+		if p := probes["POST /v1/chat/completions json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, answer) {
+			t.Errorf("chat from the allowed origin: %v", p)
+		}
+		if p := probes["GET /openapi.json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "everything__get-env") {
+			t.Errorf("openapi.json from the allowed origin: %v", p)
+		}
+		if p := probes["GET /v1/models"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "test-model") {
+			t.Errorf("models from the allowed origin: %v", p)
+		}
+		if p := probes["ws /ws"]; !p.Opened || p.Outcome != "result" || !strings.Contains(p.seen(), marker) {
+			t.Errorf("WebSocket from the allowed origin: %v", p)
+		}
+		// Simple requests run nothing, even from here: a readable answer
+		// is a 415.
+		for _, name := range []string{"POST /tools text/plain", "POST /v1/chat/completions text/plain"} {
+			if p := probes[name]; strings.Contains(p.seen(), marker) || p.Outcome == "read" && p.Status != http.StatusUnsupportedMediaType {
+				t.Errorf("%s from the allowed origin: %v, want a 415", name, p)
+			}
+		}
+
+		// get-env through /tools and through /ws, and nothing from the
+		// text/plain and no-cors requests.
+		if n := toolCalls(t, tapLog) - calls; n != 2 {
+			t.Errorf("the bridge ran %d tool calls for the allowed page, want 2", n)
+		}
+		if n := len(up.Requests()) - chats; n != 1 {
+			t.Errorf("the bridge sent %d chat requests upstream for the allowed page, want 1", n)
+		}
+		if t.Failed() {
+			t.Logf("page console:\n%s", strings.Join(run.Console, "\n"))
+		}
+	})
+	b.stop(t)
+}
