@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,10 +201,10 @@ func (b *browser) visit(t *testing.T, page, bridgeURL string) pageRun {
 	return run
 }
 
-// startPages serves the attacker's page, browser/attack.mjs behind a
-// module script that hands runProbes to the driver, on 127.0.0.1. It
-// returns the port: the browser loads it under other names.
-func startPages(t *testing.T) string {
+// pageHandler serves the attacker's page: "/" is browser/attack.mjs
+// behind a module script that hands runProbes to the driver. Other paths
+// go to rest.
+func pageHandler(t *testing.T, rest http.Handler) http.Handler {
 	t.Helper()
 	script, err := os.ReadFile("browser/attack.mjs")
 	if err != nil {
@@ -218,13 +220,37 @@ func startPages(t *testing.T) string {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		_, _ = w.Write(script)
 	})
-	srv := httptest.NewServer(mux)
+	mux.Handle("/", rest)
+	return mux
+}
+
+// serveLoopback serves h on 127.0.0.1 and returns the port: the browser
+// reaches it under other names.
+func serveLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// rebinder stands for an attacker's name whose DNS answer has been
+// rebound to the bridge: the page comes from the attacker, and every other
+// path reaches the bridge as the browser sent it, Host and Origin headers
+// included, so that to the browser the bridge is the page's own origin.
+func rebinder(t *testing.T, bridgeURL string) http.Handler {
+	t.Helper()
+	target, err := url.Parse(bridgeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+	}}
 }
 
 // toolCalls counts the tools/call requests in the stdin log that
@@ -256,10 +282,13 @@ func toolCalls(t *testing.T, tapLog string) int {
 // rules, so that nothing leaves the machine) tries every route a page
 // can reach: JSON fetches (preflighted), text/plain and no-cors fetches
 // (simple requests, sent without asking), reads of /openapi.json and
-// /v1/models, and a WebSocket to /ws, which no CORS protects. Then the
-// same page from the allowed origin http://app.test:PORT shows that the
-// policy lets a configured browser app work, and that even it cannot run
-// anything with a text/plain request.
+// /v1/models, and a WebSocket to /ws, which no CORS protects. The same
+// page from http://rebind.test:PORT2, whose other paths lead to the bridge,
+// plays DNS rebinding: to the browser the bridge is then the page's own
+// origin, and only the Host check can refuse. Then the page from the
+// allowed origin http://app.test:PORT shows that the policy lets a
+// configured browser app work, and that even it cannot run anything with a
+// text/plain request.
 //
 // Both sides are checked. The page must have read nothing. The bridge must
 // have run nothing, which is counted where the bridge cannot misreport
@@ -280,8 +309,10 @@ func TestBrowserOriginPolicy(t *testing.T) {
 	marker := "marker-" + hex.EncodeToString(rnd[:])
 	const answer = "a canned answer from the upstream"
 
-	up := llmtest.NewServer(t, llmtest.Completion(answer))
-	port := startPages(t)
+	// No scripted reply until the allowed page's turn: a chat request the
+	// attacker got through is counted, and answered with a 500.
+	up := llmtest.NewServer(t)
+	port := serveLoopback(t, pageHandler(t, http.NotFoundHandler()))
 	tapLog := filepath.Join(t.TempDir(), "everything-stdin.jsonl")
 	tap, _ := filepath.Abs("browser/tap.mjs")
 	allowed := "http://app.test:" + port
@@ -297,6 +328,7 @@ mcpServers:
     env:
       BROWSER_TEST_MARKER: %q
 `, freePort(t), up.URL, allowed, tap, tapLog, npmServer("server-everything"), marker))
+	rebindPort := serveLoopback(t, pageHandler(t, rebinder(t, b.url)))
 	br := startBrowser(t)
 
 	probeNames := []string{
@@ -349,8 +381,45 @@ mcpServers:
 		}
 	})
 
+	// DNS rebinding: the page's own origin now leads to the bridge, so
+	// its requests are same-origin, CORS does not apply and every answer
+	// is readable. Only the Host check stands in the way; a readable
+	// answer must be a refusal.
+	t.Run("rebound name", func(t *testing.T) {
+		calls, chats := toolCalls(t, tapLog), len(up.Requests())
+		origin := "http://rebind.test:" + rebindPort
+		run := br.visit(t, origin+"/", "")
+		for name, p := range byName(t, run, origin) {
+			if strings.Contains(p.seen(), marker) {
+				t.Errorf("%s: the page read the server's environment: %v", name, p)
+			}
+			switch {
+			case name == "ws /ws":
+				if p.Opened || p.Outcome == "result" || len(p.Messages) > 0 {
+					t.Errorf("%s: the WebSocket was accepted: %v", name, p)
+				}
+			case strings.HasPrefix(name, "GET "):
+				if p.Outcome != "read" || p.Status != http.StatusForbidden {
+					t.Errorf("%s: %v, want a 403", name, p)
+				}
+			case p.Outcome == "read" && p.Status != http.StatusForbidden && p.Status != http.StatusUnsupportedMediaType:
+				t.Errorf("%s: %v, want a 403 or 415", name, p)
+			}
+		}
+		if n := toolCalls(t, tapLog) - calls; n != 0 {
+			t.Errorf("the bridge ran %d tool calls for the rebound page, want 0", n)
+		}
+		if n := len(up.Requests()) - chats; n != 0 {
+			t.Errorf("the bridge sent %d chat requests upstream for the rebound page, want 0", n)
+		}
+		if t.Failed() {
+			t.Logf("page console:\n%s", strings.Join(run.Console, "\n"))
+		}
+	})
+
 	t.Run("allowed origin", func(t *testing.T) {
 		calls, chats := toolCalls(t, tapLog), len(up.Requests())
+		up.Add(llmtest.Completion(answer))
 		run := br.visit(t, allowed+"/", b.url)
 		probes := byName(t, run, allowed)
 

@@ -6,7 +6,8 @@
 //
 // It launches the browser, prints {"ready":true}, then reads one JSON
 // request a line from stdin, {"page": URL, "bridge": URL}: it loads the
-// page, runs the page's runProbes(bridge) and prints one line,
+// page, runs the page's runProbes(bridge) (bridge "" means the page's own
+// origin) and prints one line,
 // {"origin": ..., "probes": [...], "console": [...]}, or {"error": ...}.
 // At the end of stdin it closes the browser and exits.
 import { createInterface } from "node:readline";
@@ -30,9 +31,9 @@ const context = await chromium.launchPersistentContext(userDataDir, {
     "--disable-component-update",
     "--disable-sync",
     "--no-proxy-server",
-    // Two non-loopback names for this machine, so that pages have
+    // Non-loopback names for this machine, so that pages have
     // origins other than loopback while all traffic stays on it.
-    "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP app.test 127.0.0.1",
+    "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP app.test 127.0.0.1, MAP rebind.test 127.0.0.1",
   ],
 });
 
@@ -51,7 +52,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     await page.goto(url);
     await page.waitForFunction(() => typeof window.runProbes === "function", null, { timeout: 10000 });
     const origin = await page.evaluate(() => location.origin);
-    const probes = await page.evaluate((b) => window.runProbes(b), bridge);
+    const probes = await page.evaluate((b) => window.runProbes(b || location.origin), bridge);
     print({ origin, probes, console: consoleLines });
   } catch (err) {
     print({ error: String(err), console: consoleLines });
