@@ -335,7 +335,8 @@ mcpServers:
 		"POST /tools json", "POST /tools text/plain", "POST /tools no-cors text/plain", "POST /tools no-cors json",
 		"POST /v1/chat/completions json", "POST /v1/chat/completions text/plain",
 		"POST /v1/chat/completions no-cors text/plain",
-		"GET /openapi.json", "GET /v1/models", "ws /ws",
+		"GET /openapi.json", "GET /v1/models", "POST /mcp json", "POST /mcp no-cors text/plain",
+		"EventSource /sse", "ws /ws",
 	}
 	byName := func(t *testing.T, run pageRun, origin string) map[string]probe {
 		t.Helper()
@@ -362,9 +363,9 @@ mcpServers:
 				t.Errorf("%s: the page read the server's environment: %v", name, p)
 			}
 			switch {
-			case name == "ws /ws":
-				if p.Opened || p.Outcome == "result" || len(p.Messages) > 0 {
-					t.Errorf("%s: the WebSocket was accepted: %v", name, p)
+			case name == "ws /ws" || name == "EventSource /sse":
+				if p.Opened || len(p.Messages) > 0 {
+					t.Errorf("%s: the stream was accepted: %v", name, p)
 				}
 			case p.Outcome != "rejected" && p.Outcome != "opaque":
 				t.Errorf("%s: the page read the answer: %v", name, p)
@@ -394,9 +395,9 @@ mcpServers:
 				t.Errorf("%s: the page read the server's environment: %v", name, p)
 			}
 			switch {
-			case name == "ws /ws":
-				if p.Opened || p.Outcome == "result" || len(p.Messages) > 0 {
-					t.Errorf("%s: the WebSocket was accepted: %v", name, p)
+			case name == "ws /ws" || name == "EventSource /sse":
+				if p.Opened || len(p.Messages) > 0 {
+					t.Errorf("%s: the stream was accepted: %v", name, p)
 				}
 			case strings.HasPrefix(name, "GET "):
 				if p.Outcome != "read" || p.Status != http.StatusForbidden {
@@ -436,6 +437,12 @@ mcpServers:
 		if p := probes["GET /v1/models"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "test-model") {
 			t.Errorf("models from the allowed origin: %v", p)
 		}
+		if p := probes["POST /mcp json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "serverInfo") {
+			t.Errorf("MCP initialize from the allowed origin: %v", p)
+		}
+		if p := probes["EventSource /sse"]; !p.Opened || p.Outcome != "event" || !strings.Contains(p.seen(), "/") {
+			t.Errorf("EventSource from the allowed origin: %v", p)
+		}
 		if p := probes["ws /ws"]; !p.Opened || p.Outcome != "result" || !strings.Contains(p.seen(), marker) {
 			t.Errorf("WebSocket from the allowed origin: %v", p)
 		}
@@ -448,7 +455,7 @@ mcpServers:
 		}
 
 		// get-env through /tools and through /ws, and nothing from the
-		// text/plain and no-cors requests.
+		// text/plain and no-cors requests (to /mcp as well).
 		if n := toolCalls(t, tapLog) - calls; n != 2 {
 			t.Errorf("the bridge ran %d tool calls for the allowed page, want 2", n)
 		}

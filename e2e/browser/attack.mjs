@@ -52,7 +52,7 @@ function webSocket(bridge, timeoutMs) {
       res.opened = true;
       ws.send(JSON.stringify({
         jsonrpc: "2.0", id: 1, method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "page", version: "1" } },
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "page", version: "1" } },
       }));
     };
     ws.onmessage = (ev) => {
@@ -82,6 +82,37 @@ function webSocket(bridge, timeoutMs) {
   });
 }
 
+// eventSource opens the legacy SSE transport at /sse and resolves with
+// the first event (the endpoint to post messages to), or when it fails, or
+// after timeoutMs.
+function eventSource(bridge, timeoutMs) {
+  return new Promise((resolve) => {
+    const res = { name: "EventSource /sse", outcome: "failed", opened: false, messages: [] };
+    const es = new EventSource(`${bridge}/sse`);
+    const done = () => {
+      clearTimeout(timer);
+      es.close();
+      resolve(res);
+    };
+    const timer = setTimeout(() => {
+      res.timedOut = true;
+      done();
+    }, timeoutMs);
+    es.onopen = () => {
+      res.opened = true;
+    };
+    es.addEventListener("endpoint", (ev) => {
+      res.outcome = "event";
+      res.messages.push(String(ev.data));
+      done();
+    });
+    es.onerror = () => {
+      res.error = "error event";
+      done();
+    };
+  });
+}
+
 // runProbes tries every route of the bridge at the base URL bridge (no
 // trailing slash) and returns one report per attempt.
 export async function runProbes(bridge) {
@@ -89,6 +120,13 @@ export async function runProbes(bridge) {
   const text = { "Content-Type": "text/plain" };
   const tool = `${bridge}/tools/${TOOL}`;
   const chat = `${bridge}/v1/chat/completions`;
+  const mcp = `${bridge}/mcp`;
+  const rpc = (id, method, params) => JSON.stringify({ jsonrpc: "2.0", id, method, params });
+  const initialize = rpc(1, "initialize", {
+    protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "page", version: "1" },
+  });
+  const call = rpc(2, "tools/call", { name: TOOL, arguments: {} });
+  const mcpAccept = { Accept: "application/json, text/event-stream" };
   const out = [];
   out.push(await probe("POST /tools json", tool, { method: "POST", headers: json, body: "{}" }));
   out.push(await probe("POST /tools text/plain", tool, { method: "POST", headers: text, body: "{}" }));
@@ -102,6 +140,9 @@ export async function runProbes(bridge) {
   out.push(await probe("POST /v1/chat/completions no-cors text/plain", chat, { method: "POST", mode: "no-cors", headers: text, body: chatBody() }));
   out.push(await probe("GET /openapi.json", `${bridge}/openapi.json`, {}));
   out.push(await probe("GET /v1/models", `${bridge}/v1/models`, {}));
+  out.push(await probe("POST /mcp json", mcp, { method: "POST", headers: { ...json, ...mcpAccept }, body: initialize }));
+  out.push(await probe("POST /mcp no-cors text/plain", mcp, { method: "POST", mode: "no-cors", headers: { ...text, ...mcpAccept }, body: call }));
+  out.push(await eventSource(bridge, 10000));
   out.push(await webSocket(bridge, 10000));
   return out;
 }
