@@ -96,6 +96,9 @@ type browser struct {
 	stdin  io.WriteCloser
 	lines  chan string
 	stderr *syncBuffer
+	// close closes the browser and waits for the driver to exit; it may
+	// be called more than once.
+	close func()
 }
 
 // syncBuffer is a bytes.Buffer that a process writes while a test reads.
@@ -119,7 +122,8 @@ func (b *syncBuffer) String() string {
 // startBrowser launches Chromium through browser/drive.mjs with a fresh
 // profile and waits until it is up. The browser is closed by t.Cleanup:
 // the end of the driver's stdin closes it, and the driver's process group
-// is killed if that takes too long.
+// is killed if that takes too long. A test may close it sooner with
+// b.close.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
 	b := &browser{lines: make(chan string, 4), stderr: &syncBuffer{}}
@@ -148,7 +152,7 @@ func startBrowser(t *testing.T) *browser {
 		_ = b.cmd.Wait()
 		close(exited)
 	}()
-	t.Cleanup(func() {
+	b.close = sync.OnceFunc(func() {
 		_ = b.stdin.Close()
 		select {
 		case <-exited:
@@ -161,6 +165,7 @@ func startBrowser(t *testing.T) *browser {
 			t.Logf("browser driver stderr:\n%s", b.stderr.String())
 		}
 	})
+	t.Cleanup(b.close)
 	if line := b.next(t, 30*time.Second); line != `{"ready":true}` {
 		t.Fatalf("browser driver said %q", line)
 	}
@@ -466,5 +471,6 @@ mcpServers:
 			t.Logf("page console:\n%s", strings.Join(run.Console, "\n"))
 		}
 	})
+	br.close() // first, so that no connection of the page holds up the bridge's shutdown
 	b.stop(t)
 }
