@@ -84,8 +84,16 @@ func (p probe) String() string {
 
 // pageRun is what browser/drive.mjs prints for one page.
 type pageRun struct {
-	Origin  string   `json:"origin"`
-	Probes  []probe  `json:"probes"`
+	Origin string  `json:"origin"`
+	Probes []probe `json:"probes"`
+	// Network is what the browser's network saw, including the status of
+	// answers that the page could not read.
+	Network []struct {
+		Method  string `json:"method"`
+		URL     string `json:"url"`
+		Status  int    `json:"status"`
+		Failure string `json:"failure"`
+	} `json:"network"`
 	Console []string `json:"console"`
 	Error   string   `json:"error"`
 }
@@ -287,7 +295,8 @@ func toolCalls(t *testing.T, tapLog string) int {
 // rules, so that nothing leaves the machine) tries every route a page
 // can reach: JSON fetches (preflighted), text/plain and no-cors fetches
 // (simple requests, sent without asking), reads of /openapi.json and
-// /v1/models, and a WebSocket to /ws, which no CORS protects. The same
+// /v1/models, the MCP face's /mcp and /sse, and a WebSocket to /ws, which
+// no CORS protects. The same
 // page from http://rebind.test:PORT2, whose other paths lead to the bridge,
 // plays DNS rebinding: to the browser the bridge is then the page's own
 // origin, and only the Host check can refuse. Then the page from the
@@ -375,6 +384,28 @@ mcpServers:
 			case p.Outcome != "rejected" && p.Outcome != "opaque":
 				t.Errorf("%s: the page read the answer: %v", name, p)
 			}
+		}
+		// The no-cors requests reached the bridge and were refused: the
+		// browser saw their status, which the page could not. (So the
+		// page was not stopped by the browser alone.)
+		refused, noCORS := 0, 0
+		for _, name := range probeNames {
+			if strings.Contains(name, "no-cors") {
+				noCORS++
+			}
+		}
+		for _, e := range run.Network {
+			if !strings.HasPrefix(e.URL, b.url+"/") || e.Status == 0 {
+				continue
+			}
+			if e.Status != http.StatusForbidden {
+				t.Errorf("%s %s answered %d to the attacker's page, want 403", e.Method, e.URL, e.Status)
+			} else {
+				refused++
+			}
+		}
+		if refused != noCORS {
+			t.Errorf("the browser saw %d answers of 403, want one per no-cors request (%d)", refused, noCORS)
 		}
 		if n := toolCalls(t, tapLog); n != 0 {
 			t.Errorf("the bridge ran %d tool calls for the attacker's page, want 0", n)

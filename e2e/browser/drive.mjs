@@ -49,11 +49,15 @@ for await (const line of createInterface({ input: process.stdin })) {
     page = await context.newPage();
     page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+    // What reached the network, whether or not the page could read it.
+    const network = [];
+    page.on("response", (r) => network.push({ method: r.request().method(), url: r.url(), status: r.status() }));
+    page.on("requestfailed", (r) => network.push({ method: r.method(), url: r.url(), failure: r.failure()?.errorText }));
     await page.goto(url);
     await page.waitForFunction(() => typeof window.runProbes === "function", null, { timeout: 10000 });
     const origin = await page.evaluate(() => location.origin);
     const probes = await page.evaluate((b) => window.runProbes(b || location.origin), bridge);
-    print({ origin, probes, console: consoleLines });
+    print({ origin, probes, network, console: consoleLines });
   } catch (err) {
     print({ error: String(err), console: consoleLines });
   } finally {
