@@ -3,7 +3,10 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -32,7 +35,9 @@ func (s *Server) chat(c echo.Context) error {
 		tools:    mergeTools(cr.clientTools, cr.clientToolNames, ts),
 		messages: cr.messages,
 	}
-	if msgs := s.pending.splice(stripDetails(cr.messages)); !sameSlice(msgs, cr.messages) {
+	stripped := stripDetails(cr.messages)
+	r.owner, r.conv = callerID(req, len(s.opts.APIKeys) > 0), conversationHash(stripped)
+	if msgs := s.pending.splice(r.owner, stripped); !sameSlice(msgs, cr.messages) {
 		r.messages, r.grown = msgs, true
 	}
 
@@ -81,4 +86,19 @@ func (s *Server) chat(c echo.Context) error {
 // sameSlice reports whether a and b are the same slice.
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// callerID names who sent a request, for binding state to its caller: the
+// key it presented when keys are configured (as a hash), else the client's
+// address.
+func callerID(req *http.Request, keyed bool) string {
+	if keyed {
+		sum := sha256.Sum256([]byte(presentedKey(req)))
+		return "key:" + hex.EncodeToString(sum[:12])
+	}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		host = req.RemoteAddr
+	}
+	return "addr:" + host
 }

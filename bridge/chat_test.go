@@ -635,6 +635,7 @@ func TestAuth(t *testing.T) {
 		{"X-Api-Key", "sekrit-key", 200},
 	} {
 		req, _ := http.NewRequest("POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		if c.header != "" {
 			req.Header.Set(c.header, c.value)
 		}

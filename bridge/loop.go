@@ -43,6 +43,8 @@ type run struct {
 
 	tools    json.RawMessage   // merged tools sent upstream; nil for none
 	messages []json.RawMessage // the conversation, grown by each round
+	owner    string            // the caller, for mixed turns (callerID)
+	conv     [32]byte          // hash of the client's conversation (conversationHash)
 	grown    bool              // messages differ from what the client sent
 
 	usage   llm.Usage
@@ -124,7 +126,10 @@ func (r *run) loop(ctx context.Context) error {
 			toolMsgs[i] = toolMessage(o)
 		}
 		if len(theirs) > 0 {
-			r.s.pending.put(theirs, assistant, toolMsgs)
+			if !r.s.pending.put(r.owner, r.conv, theirs, assistant, toolMsgs) {
+				r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
+					"calls", len(mine))
+			}
 			return r.out.finish("tool_calls", theirs, r.usage)
 		}
 		r.messages = append(r.messages, assistant)

@@ -270,3 +270,13 @@ func (c *faceCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessa
 		_ = c.ss.Log(c.reqCtx(ctx), p)
 	}
 }
+
+// sessions returns the number of open MCP sessions of the face, on every
+// transport.
+func (f *face) sessions() int {
+	n := 0
+	for range f.srv.Sessions() {
+		n++
+	}
+	return n
+}

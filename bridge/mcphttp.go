@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
@@ -19,16 +16,45 @@ import (
 
 // mountMCP serves the face on /mcp (streamable HTTP), /sse (the legacy
 // HTTP+SSE transport) and /ws (WebSocket, subprotocol "mcp"), behind the
-// API keys and the Origin check.
+// API keys. Origins and hosts are checked for every route by the one
+// policy (origin.go), so go-sdk's own localhost check is off: it would
+// refuse the hosts that policy allows (host.docker.internal). New sessions
+// are refused past Options.MaxSessions; streamable sessions end after
+// Options.SessionIdleTimeout without a request.
 func (s *Server) mountMCP(g *echo.Group) {
 	f := s.face
 	getServer := func(*http.Request) *mcp.Server { return f.srv }
-	streamable := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: s.log})
-	sse := mcp.NewSSEHandler(getServer, nil)
-	check := s.checkOrigin
-	g.Any("/mcp", echo.WrapHandler(streamable), check)
-	g.Any("/sse", echo.WrapHandler(sse), check)
-	g.GET("/ws", s.serveWebSocket, check)
+	streamable := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
+		Logger:                     s.log,
+		SessionTimeout:             s.opts.SessionIdleTimeout,
+		DisableLocalhostProtection: true,
+	})
+	sse := mcp.NewSSEHandler(getServer, &mcp.SSEOptions{DisableLocalhostProtection: true})
+	g.Any("/mcp", echo.WrapHandler(streamable), s.sessionCap)
+	g.Any("/sse", echo.WrapHandler(sse), s.sessionCap)
+	g.GET("/ws", s.serveWebSocket, s.sessionCap)
+}
+
+// sessionCap refuses requests that would open a new MCP session while
+// Options.MaxSessions are open: a streamable POST without a session id, a
+// GET of /sse (which opens its session), a WebSocket upgrade.
+func (s *Server) sessionCap(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		opens := false
+		switch req.URL.Path {
+		case "/mcp":
+			opens = req.Method == http.MethodPost && req.Header.Get("Mcp-Session-Id") == ""
+		case "/sse", "/ws":
+			opens = req.Method == http.MethodGet
+		}
+		if opens && s.face.sessions() >= s.opts.MaxSessions {
+			c.Response().Header().Set("Retry-After", "5")
+			return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "too_many_sessions",
+				Message: "the bridge holds its limit of MCP sessions (mcp.max_sessions); close unused sessions or try again later"}
+		}
+		return next(c)
+	}
 }
 
 // serveWebSocket runs one MCP session over a WebSocket until either side
@@ -36,7 +62,8 @@ func (s *Server) mountMCP(g *echo.Group) {
 func (s *Server) serveWebSocket(c echo.Context) error {
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{
 		Subprotocols: []string{mcpclient.WebSocketSubprotocol},
-		// The Origin was checked by checkOrigin, with the configured list.
+		// The Origin was checked by the origin policy, with the configured
+		// list, before this handler ran.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
@@ -122,35 +149,6 @@ func (p *pinnedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		}
 		return req, nil
 	}
-}
-
-// checkOrigin refuses browser requests from other sites (DNS rebinding,
-// cross-site requests to a local bridge): a request with an Origin header
-// passes only when that origin is in Options.AllowedOrigins, is on a
-// loopback host, or is the host the request was sent to.
-func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		origin := c.Request().Header.Get("Origin")
-		if origin == "" || s.originAllowed(origin, c.Request().Host) {
-			return next(c)
-		}
-		return &apiError{Status: http.StatusForbidden, Type: "invalid_request_error", Code: "origin_not_allowed",
-			Message: "origin " + origin + " is not allowed; add it to mcp.allowed_origins"}
-	}
-}
-
-func (s *Server) originAllowed(origin, host string) bool {
-	if slices.Contains(s.opts.AllowedOrigins, "*") || slices.Contains(s.opts.AllowedOrigins, origin) {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, host) {
-		return true
-	}
-	return IsLoopbackHost(u.Hostname())
 }
 
 // IsLoopbackHost reports whether host (a name or an address, without port

@@ -116,6 +116,9 @@ func do(t *testing.T, method, url string, header http.Header, body string) (int,
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -129,7 +132,8 @@ func do(t *testing.T, method, url string, header http.Header, body string) (int,
 }
 
 func TestOpenAPIToolServerRoutes(t *testing.T) {
-	h := newHarness(t, Options{APIKeys: []string{"key-1234"}}, []mcpclient.ServerConfig{inMemory("test", mcptest.NewServerWithOptions(nil))})
+	h := newHarness(t, Options{APIKeys: []string{"key-1234"}, AllowedOrigins: []string{"https://ui.example"}},
+		[]mcpclient.ServerConfig{inMemory("test", mcptest.NewServerWithOptions(nil))})
 	key := http.Header{"Authorization": {"Bearer key-1234"}}
 
 	if status, _, body := do(t, "GET", h.srv.URL+"/openapi.json", nil, ""); status != http.StatusUnauthorized || !strings.Contains(body, "invalid_api_key") {
@@ -161,27 +165,27 @@ func TestOpenAPIToolServerRoutes(t *testing.T) {
 		"Access-Control-Request-Headers": {"authorization,content-type"}}
 	for _, path := range []string{"/tools/test__echo", "/openapi.json"} {
 		status, hdr, _ := do(t, "OPTIONS", h.srv.URL+path, pre, "")
-		if status != http.StatusNoContent || hdr.Get("Access-Control-Allow-Origin") != "*" ||
+		if status != http.StatusNoContent || hdr.Get("Access-Control-Allow-Origin") != "https://ui.example" ||
 			!strings.Contains(hdr.Get("Access-Control-Allow-Headers"), "Authorization") || !strings.Contains(hdr.Get("Access-Control-Allow-Methods"), "POST") {
 			t.Errorf("preflight of %s: %d %v", path, status, hdr)
 		}
 	}
 	status, hdr, _ = do(t, "GET", h.srv.URL+"/openapi.json", http.Header{"Origin": {"https://ui.example"}, "Authorization": {"Bearer key-1234"}}, "")
-	if status != http.StatusOK || hdr.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(hdr.Get("Access-Control-Expose-Headers"), "ETag") {
+	if status != http.StatusOK || hdr.Get("Access-Control-Allow-Origin") != "https://ui.example" || !strings.Contains(hdr.Get("Access-Control-Expose-Headers"), "ETag") {
 		t.Errorf("CORS headers of the document: %d %v", status, hdr)
 	}
 }
 
 func TestOpenAPICORSOrigins(t *testing.T) {
-	h := newHarness(t, Options{CORSOrigins: []string{"https://ui.example"}}, []mcpclient.ServerConfig{inMemory("test", mcptest.NewServerWithOptions(nil))})
-	pre := func(origin string) string {
-		_, hdr, _ := do(t, "OPTIONS", h.srv.URL+"/tools/test__echo", http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"POST"}}, "")
-		return hdr.Get("Access-Control-Allow-Origin")
+	h := newHarness(t, Options{AllowedOrigins: []string{"https://ui.example"}}, []mcpclient.ServerConfig{inMemory("test", mcptest.NewServerWithOptions(nil))})
+	pre := func(origin string) (int, string) {
+		status, hdr, _ := do(t, "OPTIONS", h.srv.URL+"/tools/test__echo", http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"POST"}}, "")
+		return status, hdr.Get("Access-Control-Allow-Origin")
 	}
-	if got := pre("https://ui.example"); got != "https://ui.example" {
-		t.Errorf("allowed origin: %q", got)
+	if status, got := pre("https://ui.example"); status != http.StatusNoContent || got != "https://ui.example" {
+		t.Errorf("allowed origin: %d %q", status, got)
 	}
-	if got := pre("https://evil.example"); got != "" {
-		t.Errorf("other origin allowed: %q", got)
+	if status, got := pre("https://evil.example"); status != http.StatusForbidden || got != "" {
+		t.Errorf("other origin: %d %q", status, got)
 	}
 }

@@ -1,7 +1,10 @@
 package bridge
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,48 +15,76 @@ import (
 // called both client tools and bridge tools, the client receives only its own
 // calls, and its follow-up request carries back an assistant message with
 // only those. The full assistant message and the bridge's tool messages are
-// kept here, under each client call id, until that follow-up splices them
-// back in. Entries expire after ttl; at most max are kept (the oldest go
-// first). It is safe for concurrent use.
+// kept here until that follow-up splices them back in.
+//
+// A turn belongs to its caller and its conversation: it is stored under
+// the caller's identity (see callerID) and each client call id, with a
+// hash of the conversation that led to it, and is spliced only into a
+// request of the same caller whose messages before the assistant message
+// hash the same. Another client that sends the same call id gets nothing.
+//
+// Entries expire after ttl; at most max are kept, each at most maxEntry
+// bytes, all together at most maxTotal bytes (the oldest go first). It is
+// safe for concurrent use.
 type pendingTurns struct {
-	ttl time.Duration
-	max int
-	now func() time.Time
+	ttl      time.Duration
+	max      int
+	maxEntry int64
+	maxTotal int64
+	now      func() time.Time
 
 	mu    sync.Mutex
-	byID  map[string]*pendingTurn
-	order []*pendingTurn // insertion order, for eviction
+	byKey map[string]*pendingTurn // owner + "\x00" + call id
+	order []*pendingTurn          // insertion order, for eviction
+	total int64                   // bytes held
 }
 
 type pendingTurn struct {
-	ids       []string // the client call ids it is stored under
+	keys      []string // the keys it is stored under
+	conv      [sha256.Size]byte
 	assistant json.RawMessage
 	tools     []json.RawMessage
+	size      int64
 	expires   time.Time
 }
 
-func newPendingTurns(ttl time.Duration, max int) *pendingTurns {
-	return &pendingTurns{ttl: ttl, max: max, now: time.Now, byID: map[string]*pendingTurn{}}
+func newPendingTurns(ttl time.Duration, max int, maxEntry, maxTotal int64) *pendingTurns {
+	return &pendingTurns{ttl: ttl, max: max, maxEntry: maxEntry, maxTotal: maxTotal, now: time.Now, byKey: map[string]*pendingTurn{}}
 }
 
-// put stores a turn under the ids of the client's calls.
-func (p *pendingTurns) put(clientCalls []llm.ToolCall, assistant json.RawMessage, tools []json.RawMessage) {
-	t := &pendingTurn{assistant: assistant, tools: tools}
+func pendingKey(owner, callID string) string { return owner + "\x00" + callID }
+
+// put stores a turn of owner, whose conversation before the turn hashes to
+// conv, under the ids of the client's calls. It reports false when the
+// turn is larger than one entry may be, and is not kept.
+func (p *pendingTurns) put(owner string, conv [sha256.Size]byte, clientCalls []llm.ToolCall, assistant json.RawMessage, tools []json.RawMessage) bool {
+	t := &pendingTurn{conv: conv, assistant: assistant, tools: tools, size: int64(len(assistant))}
+	for _, m := range tools {
+		t.size += int64(len(m))
+	}
+	if t.size > p.maxEntry {
+		return false
+	}
 	for _, c := range clientCalls {
-		t.ids = append(t.ids, c.ID)
+		t.keys = append(t.keys, pendingKey(owner, c.ID))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	t.expires = now.Add(p.ttl)
 	p.evict(now)
-	for len(p.order) >= p.max && len(p.order) > 0 {
+	for len(p.order) > 0 && (len(p.order) >= p.max || p.total+t.size > p.maxTotal) {
 		p.remove(p.order[0])
 	}
-	for _, id := range t.ids {
-		p.byID[id] = t
+	for _, k := range t.keys {
+		if old, ok := p.byKey[k]; ok {
+			p.remove(old)
+		}
+		p.byKey[k] = t
 	}
 	p.order = append(p.order, t)
+	p.total += t.size
+	return true
 }
 
 // evict drops expired turns. p.mu is held.
@@ -65,33 +96,42 @@ func (p *pendingTurns) evict(now time.Time) {
 
 // remove deletes t. p.mu is held.
 func (p *pendingTurns) remove(t *pendingTurn) {
-	for _, id := range t.ids {
-		if p.byID[id] == t {
-			delete(p.byID, id)
+	for _, k := range t.keys {
+		if p.byKey[k] == t {
+			delete(p.byKey, k)
 		}
 	}
 	for i, o := range p.order {
 		if o == t {
 			p.order = append(p.order[:i], p.order[i+1:]...)
+			p.total -= t.size
 			break
 		}
 	}
 }
 
-// splice returns msgs with every remembered turn restored: an assistant
-// message that carries a remembered client call id is replaced by the full
-// assistant message, followed by the bridge's tool messages. It returns msgs
-// itself when nothing was restored.
-func (p *pendingTurns) splice(msgs []json.RawMessage) []json.RawMessage {
+// len returns the number of turns held and their bytes.
+func (p *pendingTurns) len() (int, int64) {
 	p.mu.Lock()
-	empty := len(p.byID) == 0
+	defer p.mu.Unlock()
+	return len(p.order), p.total
+}
+
+// splice returns msgs, a request of owner, with every remembered turn of
+// owner restored: an assistant message that carries a remembered client
+// call id, after the same conversation, is replaced by the full assistant
+// message, followed by the bridge's tool messages. It returns msgs itself
+// when nothing was restored.
+func (p *pendingTurns) splice(owner string, msgs []json.RawMessage) []json.RawMessage {
+	p.mu.Lock()
+	empty := len(p.byKey) == 0
 	p.mu.Unlock()
 	if empty {
 		return msgs
 	}
 	var out []json.RawMessage
 	for i, m := range msgs {
-		t := p.match(m)
+		t := p.match(owner, m, msgs[:i])
 		if t == nil {
 			if out != nil {
 				out = append(out, m)
@@ -110,10 +150,11 @@ func (p *pendingTurns) splice(msgs []json.RawMessage) []json.RawMessage {
 	return out
 }
 
-// match returns the remembered turn of an assistant message, if any. The
-// turn stays remembered until it expires: clients send the whole history
-// again with every later request, and each must see the same conversation.
-func (p *pendingTurns) match(m json.RawMessage) *pendingTurn {
+// match returns owner's remembered turn of an assistant message that
+// follows the messages before, if any. The turn stays remembered until it
+// expires: clients send the whole history again with every later request,
+// and each must see the same conversation.
+func (p *pendingTurns) match(owner string, m json.RawMessage, before []json.RawMessage) *pendingTurn {
 	var msg struct {
 		Role      string `json:"role"`
 		ToolCalls []struct {
@@ -124,11 +165,44 @@ func (p *pendingTurns) match(m json.RawMessage) *pendingTurn {
 		return nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	var t *pendingTurn
 	for _, c := range msg.ToolCalls {
-		if t, ok := p.byID[c.ID]; ok && !p.now().After(t.expires) {
-			return t
+		if found, ok := p.byKey[pendingKey(owner, c.ID)]; ok && !p.now().After(found.expires) {
+			t = found
+			break
 		}
 	}
-	return nil
+	p.mu.Unlock()
+	if t == nil || conversationHash(before) != t.conv {
+		return nil
+	}
+	return t
+}
+
+// conversationHash identifies a conversation by the role and content of
+// each message, so that a client that re-encodes its history (other key
+// order, other whitespace, extra fields) still matches, and another
+// conversation does not.
+func conversationHash(msgs []json.RawMessage) [sha256.Size]byte {
+	h := sha256.New()
+	for _, m := range msgs {
+		var msg struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		}
+		_ = json.Unmarshal(m, &msg)
+		h.Write([]byte(msg.Role))
+		h.Write([]byte{0})
+		var text string
+		if json.Unmarshal(msg.Content, &text) == nil {
+			h.Write([]byte(strings.TrimSpace(text)))
+		} else if v := any(nil); json.Unmarshal(msg.Content, &v) == nil {
+			b, _ := json.Marshal(v) // map keys sorted: one encoding
+			h.Write(bytes.TrimSpace(b))
+		}
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }

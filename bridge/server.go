@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -83,13 +82,37 @@ type Options struct {
 	// request during a chat completion when the request's hints name none
 	// the upstream has. Empty means the chat request's model.
 	SamplingModel string
-	// AllowedOrigins are the browser origins allowed on the MCP face
-	// besides loopback hosts and the bridge's own host; "*" allows any.
+	// AllowedOrigins are the browser origins (e.g. "https://chat.example")
+	// allowed on every route besides pages on loopback hosts and the
+	// bridge's own pages; "*" allows any. Other origins are refused with
+	// 403 before anything runs.
 	AllowedOrigins []string
-	// CORSOrigins are the browser origins allowed by CORS on the OpenAPI
-	// tool server (/openapi.json, /tools/{name}). Empty allows any origin:
-	// those routes take API keys, never cookies.
-	CORSOrigins []string
+	// AllowedHosts are the Host header values accepted besides loopback
+	// names and addresses: a name (any port) or name:port; "*" accepts any.
+	// The Host header is checked when Loopback is set or AllowedHosts is
+	// not empty (DNS rebinding).
+	AllowedHosts []string
+	// Loopback says the bridge listens on loopback addresses only.
+	Loopback bool
+	// ReadHeaderTimeout bounds the reading of a request's headers. Zero
+	// means 10 s.
+	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout bounds the reading of a request's body, from the end
+	// of its headers; streamed answers are not affected. Zero means 30 s.
+	BodyReadTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle for that long. Zero
+	// means 2 minutes.
+	IdleTimeout time.Duration
+	// SessionIdleTimeout ends MCP face sessions (streamable HTTP) that
+	// received no request for that long. Zero means 10 minutes.
+	SessionIdleTimeout time.Duration
+	// MaxSessions bounds the open MCP face sessions (all transports); a
+	// new session past it is refused with 503. Zero means 1000.
+	MaxSessions int
+	// MaxPendingBytes bounds the memory of mixed tool turns waiting for the
+	// client's follow-up: each turn, and all of them together. Zero means
+	// 1 MiB per turn and 64 MiB in all.
+	MaxPendingBytes int64
 }
 
 // Server serves the bridge's HTTP routes. Create it with New.
@@ -101,6 +124,7 @@ type Server struct {
 	pending *pendingTurns
 	events  *events
 	face    *face // nil when Tools is not a Registry
+	origin  *originPolicy
 }
 
 // New returns a Server with opts' zero values replaced by defaults.
@@ -133,6 +157,24 @@ func New(opts Options) (*Server, error) {
 	if opts.PendingTTL <= 0 {
 		opts.PendingTTL = 30 * time.Minute
 	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.BodyReadTimeout <= 0 {
+		opts.BodyReadTimeout = 30 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2 * time.Minute
+	}
+	if opts.SessionIdleTimeout <= 0 {
+		opts.SessionIdleTimeout = 10 * time.Minute
+	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = 1000
+	}
+	if opts.MaxPendingBytes <= 0 {
+		opts.MaxPendingBytes = 64 << 20
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -141,7 +183,8 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		log:     log,
 		tools:   &toolCache{src: opts.Tools},
-		pending: newPendingTurns(opts.PendingTTL, 10000),
+		pending: newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
+		origin:  newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
 		events:  newEvents(log),
 	}
 	if reg, ok := opts.Tools.(Registry); ok {
@@ -153,6 +196,20 @@ func New(opts Options) (*Server, error) {
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer returns an http.Server for the handler with the bounds of
+// Options: header read timeout and idle timeout (the body's read timeout
+// is applied per request, so that streamed answers are not cut). Serving
+// through it is what makes slow clients harmless.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
 
 // Publish sends a registry event (a server up or down, tools, resources or
 // prompts changed) to the activity feed and updates the MCP face, whose
@@ -182,16 +239,18 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.httpError
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
+	e.Use(s.origin.middleware)
+	e.Use(s.bodyDeadline)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
-	api := e.Group("", s.auth)
+	api := e.Group("", s.auth, requireJSON)
 	api.POST("/v1/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
 	api.POST("/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
 	api.GET("/v1/models", s.models)
 	api.GET("/models", s.models)
 	api.GET("/v1/events", s.events.serve)
-	s.mountOpenAPI(e, api)
+	s.mountOpenAPI(api)
 	if s.face != nil {
 		s.mountMCP(api)
 	}
@@ -247,27 +306,45 @@ func writeAPIError(w http.ResponseWriter, e *apiError) {
 	_, _ = w.Write(e.body())
 }
 
-// auth requires one of the configured API keys, compared in constant time.
+// auth requires one of the configured API keys, compared in constant
+// time, before the body is read.
 func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	if len(s.opts.APIKeys) == 0 {
 		return next
 	}
 	return func(c echo.Context) error {
-		h := c.Request().Header
-		key := h.Get("X-Api-Key")
-		if a := h.Get("Authorization"); key == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-			key = strings.TrimSpace(a[7:])
-		}
-		ok := 0
-		for _, k := range s.opts.APIKeys {
-			ok |= subtle.ConstantTimeCompare([]byte(key), []byte(k))
-		}
-		if key == "" || ok != 1 {
+		if !s.keyOK(c.Request()) {
+			// The body is not read: close the connection rather than wait
+			// for the rest of it.
+			c.Response().Header().Set("Connection", "close")
 			return &apiError{Status: http.StatusUnauthorized, Type: "authentication_error", Code: "invalid_api_key",
 				Message: "missing or invalid API key: send it as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'"}
 		}
 		return next(c)
 	}
+}
+
+// presentedKey returns the API key a request carries, "" when none.
+func presentedKey(r *http.Request) string {
+	key := r.Header.Get("X-Api-Key")
+	if a := r.Header.Get("Authorization"); key == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		key = strings.TrimSpace(a[7:])
+	}
+	return key
+}
+
+// keyOK reports whether the request carries one of the configured keys,
+// or no keys are configured.
+func (s *Server) keyOK(r *http.Request) bool {
+	if len(s.opts.APIKeys) == 0 {
+		return true
+	}
+	key := presentedKey(r)
+	ok := 0
+	for _, k := range s.opts.APIKeys {
+		ok |= subtle.ConstantTimeCompare([]byte(key), []byte(k))
+	}
+	return key != "" && ok == 1
 }
 
 // models lists the upstream's models.
@@ -284,7 +361,9 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz reports each MCP server's state; it answers 503 while any enabled
-// server is not ready, so that a deployment can wait for the tools.
+// server is not ready, so that a deployment can wait for the tools. When
+// API keys are configured, the details (servers, their errors, tool
+// counts) are given only to a request with a key.
 func (s *Server) readyz(c echo.Context) error {
 	type server struct {
 		Name      string `json:"name"`
@@ -295,6 +374,15 @@ func (s *Server) readyz(c echo.Context) error {
 		Error     string `json:"error,omitempty"`
 	}
 	all := s.opts.Tools.Servers()
+	if !s.keyOK(c.Request()) {
+		// Without a key: ready or not, nothing about the servers.
+		for _, sv := range all {
+			if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
+				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
+			}
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	}
 	servers := make([]server, len(all))
 	status, code := "ready", http.StatusOK
 	for i, sv := range all {
@@ -304,17 +392,4 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 	}
 	return c.JSON(code, map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())})
-}
-
-// readBody reads the request body, mapping the body limit to a clear error.
-func readBody(r *http.Request) ([]byte, error) {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return nil, he
-		}
-		return nil, invalidRequest("", "reading request body: "+err.Error())
-	}
-	return data, nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -124,6 +123,13 @@ func (c *config) secrets() []string {
 		for _, v := range sv.Headers {
 			s = append(s, v)
 		}
+		// Servers' env values are often secrets too; short ones (LOG_LEVEL:
+		// info) are too common a word to mask everywhere.
+		for _, v := range sv.Env {
+			if len(v) >= 8 {
+				s = append(s, v)
+			}
+		}
 	}
 	return s
 }
@@ -168,7 +174,11 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
 		MaxBodyBytes: c.Limits.MaxBodyBytes, APIKeys: c.Auth.APIKeys, Secrets: c.secrets(), Version: version(),
-		CORSOrigins: c.OpenAPI.CORSOrigins, AllowedOrigins: c.MCP.AllowedOrigins, SamplingModel: c.Sampling.Model,
+		SamplingModel:  c.Sampling.Model,
+		AllowedOrigins: c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
+		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
+		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
+		MaxSessions: c.MCP.MaxSessions,
 	})
 	if err != nil {
 		return err
@@ -189,7 +199,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	defer stopReg()
 	reg.Start(regCtx)
 
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", c.Upstream.BaseURL,

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ type config struct {
 	Auth     authConfig     `yaml:"auth"`
 	Limits   limitsConfig   `yaml:"limits"`
 	Log      logConfig      `yaml:"log"`
+	CORS     corsConfig     `yaml:"cors"`
 	OpenAPI  openAPIConfig  `yaml:"openapi"`
 	MCP      mcpFaceConfig  `yaml:"mcp"`
 	Sampling samplingConfig `yaml:"sampling"`
@@ -75,20 +77,37 @@ type authConfig struct {
 }
 
 type limitsConfig struct {
-	MaxBodyBytes    int64    `yaml:"max_body_bytes"`
-	ShutdownTimeout duration `yaml:"shutdown_timeout"`
+	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
+	ShutdownTimeout   duration `yaml:"shutdown_timeout"`
+	ReadHeaderTimeout duration `yaml:"read_header_timeout"`
+	BodyReadTimeout   duration `yaml:"body_read_timeout"`
+	IdleTimeout       duration `yaml:"idle_timeout"`
 }
 
-// openAPIConfig configures the OpenAPI tool server (/openapi.json).
+// corsConfig is the origin and host policy of every route.
+type corsConfig struct {
+	// AllowedOrigins are browser origins allowed besides loopback pages
+	// and the bridge's own; "*" allows any.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedHosts are Host names accepted besides loopback ones (a name,
+	// or name:port), e.g. host.docker.internal or a reverse proxy's name.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+}
+
+// openAPIConfig is read for files written before cors existed.
 type openAPIConfig struct {
-	// CORSOrigins are the browser origins CORS allows; empty allows any.
+	// CORSOrigins is the old name of cors.allowed_origins.
 	CORSOrigins []string `yaml:"cors_origins"`
 }
 
 type mcpFaceConfig struct {
-	// AllowedOrigins are browser origins allowed on /mcp, /sse and /ws
-	// besides loopback hosts and the bridge's own host; "*" allows any.
+	// AllowedOrigins is the old name of cors.allowed_origins.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// SessionIdleTimeout ends face sessions idle for that long; 0 means
+	// 10 minutes.
+	SessionIdleTimeout duration `yaml:"session_idle_timeout"`
+	// MaxSessions bounds the open face sessions; 0 means 1000.
+	MaxSessions int `yaml:"max_sessions"`
 }
 
 type samplingConfig struct {
@@ -200,6 +219,10 @@ var scalars = []scalar{
 	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive })},
 	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel })},
 	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled })},
+	{"limits.body_read_timeout", setDuration(func(c *config) *duration { return &c.Limits.BodyReadTimeout })},
+	{"limits.idle_timeout", setDuration(func(c *config) *duration { return &c.Limits.IdleTimeout })},
+	{"mcp.session_idle_timeout", setDuration(func(c *config) *duration { return &c.MCP.SessionIdleTimeout })},
+	{"mcp.max_sessions", setInt(func(c *config) *int { return &c.MCP.MaxSessions })},
 	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model })},
 	{"log.level", setString(func(c *config) *string { return &c.Log.Level })},
 	{"log.format", setString(func(c *config) *string { return &c.Log.Format })},
@@ -581,8 +604,23 @@ func (c *config) readOpenAPIServers(path string, n *yaml.Node, names map[string]
 	return nil
 }
 
-// applyDefaults fills what the file and environment left unset.
+// applyDefaults fills what the file and environment left unset, and moves
+// settings read under their old names to their new ones.
 func (c *config) applyDefaults(getenv func(string) string) {
+	for _, old := range []struct {
+		key  string
+		vals *[]string
+	}{{"openapi.cors_origins", &c.OpenAPI.CORSOrigins}, {"mcp.allowed_origins", &c.MCP.AllowedOrigins}} {
+		if len(*old.vals) > 0 {
+			c.Warnings = append(c.Warnings, old.key+" is now cors.allowed_origins (for every route); its origins were added there")
+			for _, o := range *old.vals {
+				if !slices.Contains(c.CORS.AllowedOrigins, o) {
+					c.CORS.AllowedOrigins = append(c.CORS.AllowedOrigins, o)
+				}
+			}
+			*old.vals = nil
+		}
+	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:9090"
 	}
@@ -641,11 +679,28 @@ func (c *config) validate() error {
 	return nil
 }
 
-// checkExposure refuses to listen beyond loopback with nothing guarding
-// the bridge.
-func (c *config) checkExposure() error {
+// minKeyLength is the shortest API key accepted beyond loopback.
+const minKeyLength = 16
+
+// loopback reports whether the bridge listens on a loopback address only.
+func (c *config) loopback() bool {
 	host, _, _ := net.SplitHostPort(c.Listen)
-	if bridge.IsLoopbackHost(host) || len(c.Auth.APIKeys) > 0 || c.Auth.Disabled {
+	return bridge.IsLoopbackHost(host)
+}
+
+// checkExposure refuses to listen beyond loopback with nothing guarding
+// the bridge, or with keys short enough to guess.
+func (c *config) checkExposure() error {
+	if c.loopback() || c.Auth.Disabled {
+		return nil
+	}
+	for i, k := range c.Auth.APIKeys {
+		if len(k) < minKeyLength {
+			return fmt.Errorf("refusing to listen on %s with auth.api_keys[%d] of %d characters: keys reachable from the network need at least %d "+
+				"(for example: openssl rand -hex 24)", c.Listen, i, len(k), minKeyLength)
+		}
+	}
+	if len(c.Auth.APIKeys) > 0 {
 		return nil
 	}
 	return fmt.Errorf("refusing to listen on %s without API keys: anyone who can reach it could run your MCP tools. "+

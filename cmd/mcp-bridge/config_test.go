@@ -761,7 +761,9 @@ func TestCheckExposure(t *testing.T) {
 		{listen: ":9090", refused: true},
 		{listen: "[::]:9090", refused: true},
 		{listen: "192.168.1.10:9090", refused: true},
-		{listen: "0.0.0.0:9090", keys: []string{"k1"}},
+		{listen: "0.0.0.0:9090", keys: []string{"0123456789abcdef"}},
+		{listen: "0.0.0.0:9090", keys: []string{"0123456789abcdef", "k"}, refused: true},
+		{listen: "127.0.0.1:9090", keys: []string{"k"}},
 		{listen: "0.0.0.0:9090", disabled: true},
 	}
 	for _, tc := range tests {
@@ -771,7 +773,10 @@ func TestCheckExposure(t *testing.T) {
 			t.Errorf("listen %s keys %q disabled %v: checkExposure() = %v, want refused=%v", tc.listen, tc.keys, tc.disabled, err, tc.refused)
 			continue
 		}
-		if err != nil {
+		switch {
+		case err != nil && len(tc.keys) > 0:
+			mustContain(t, "error", err.Error(), tc.listen, "api_keys[1] of 1 characters", "at least 16")
+		case err != nil:
 			mustContain(t, "error", err.Error(), tc.listen, "api_keys", "disabled: true")
 		}
 	}
@@ -814,8 +819,8 @@ openapiServers:
 	if len(c.Servers) != 1 {
 		t.Errorf("mcp servers %+v", c.Servers)
 	}
-	if !reflect.DeepEqual(c.OpenAPI.CORSOrigins, []string{"https://webui.example.com"}) {
-		t.Errorf("cors origins %v", c.OpenAPI.CORSOrigins)
+	if !reflect.DeepEqual(c.CORS.AllowedOrigins, []string{"https://webui.example.com"}) {
+		t.Errorf("cors origins %v", c.CORS.AllowedOrigins)
 	}
 	mustContain(t, "warnings", strings.Join(c.Warnings, "\n"), `openapiServers.PetStore: unknown key "colour" ignored`,
 		`openapiServers.PetStore: unknown key "operations.exclude" ignored`)
@@ -872,14 +877,14 @@ mcpServers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.MCP.AllowedOrigins) != 1 || c.Sampling.Model != "qwen3:8b" || !c.Servers[0].ExposeResources {
+	if !reflect.DeepEqual(c.CORS.AllowedOrigins, []string{"https://app.example"}) || c.Sampling.Model != "qwen3:8b" || !c.Servers[0].ExposeResources {
 		t.Errorf("config %+v", c)
 	}
 	roots := c.roots()
 	if len(roots) != 2 || roots[0].URI != "file:///srv/data" || roots[0].Name != "data" || roots[1].URI != "https://example.com/repo" {
 		t.Errorf("roots %+v %+v", roots[0], roots[1])
 	}
-	if len(c.Warnings) != 0 {
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "mcp.allowed_origins is now cors.allowed_origins") {
 		t.Errorf("warnings %v", c.Warnings)
 	}
 	t.Setenv("MCP_BRIDGE_SAMPLING_MODEL", "llama3")
