@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
 
 // serveReal serves the bridge through its own http.Server (HTTPServer,
@@ -396,4 +398,43 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLargeToolSetWarns checks that a tool set whose injected definitions
+// pass WarnToolsBytes is reported once, when it is built.
+func TestLargeToolSetWarns(t *testing.T) {
+	var logs lockedBuffer
+	h := newHarness(t, Options{WarnToolsBytes: 4096, Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+		[]mcpclient.ServerConfig{inMemory("many", mcptest.NewServerWithOptions(&mcptest.Options{ExtraTools: 200}))},
+		llmtest.TextStream("a"), llmtest.TextStream("b"))
+	for range 2 {
+		h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	}
+	if n := strings.Count(logs.String(), "tools injected into every chat request are large"); n != 1 {
+		t.Fatalf("%d warnings, want 1: %s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "tools=210") {
+		t.Errorf("the warning does not count the tools: %s", logs.String())
+	}
+	if n := len(h.up.Requests()[0].Body); n < 4096 {
+		t.Errorf("the upstream request is only %d bytes", n)
+	}
 }

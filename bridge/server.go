@@ -64,6 +64,10 @@ type Options struct {
 	// Keepalive is the interval of ": keepalive" comments while tools run or
 	// the upstream is silent. Zero means 15 s; negative disables them.
 	Keepalive time.Duration
+	// WarnToolsBytes is the size of the injected tool definitions past
+	// which the bridge warns, once per change of the tool set. Zero means
+	// 256 KiB; negative never warns.
+	WarnToolsBytes int
 	// MaxParallel bounds the tool calls one request runs at once. Zero means 8.
 	MaxParallel int
 	// MaxBodyBytes bounds request bodies. Zero means 16 MiB.
@@ -155,6 +159,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Keepalive == 0 {
 		opts.Keepalive = 15 * time.Second
 	}
+	if opts.WarnToolsBytes == 0 {
+		opts.WarnToolsBytes = 256 << 10
+	}
 	if opts.MaxParallel <= 0 {
 		opts.MaxParallel = 8
 	}
@@ -189,7 +196,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:    opts,
 		log:     log,
-		tools:   &toolCache{src: opts.Tools},
+		tools:   &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
 		pending: newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
 		origin:  newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
 		events:  newEvents(log),

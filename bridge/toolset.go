@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"log/slog"
 	"sync"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -26,6 +27,11 @@ type toolset struct {
 // safe for concurrent use.
 type toolCache struct {
 	src Tools
+	// warnBytes, when positive, is the size of the injected tool array
+	// past which each new toolset is reported to log.
+	warnBytes int
+	log       *slog.Logger
+
 	mu  sync.Mutex
 	cur *toolset
 }
@@ -40,6 +46,11 @@ func (c *toolCache) get() *toolset {
 		return c.cur
 	}
 	c.cur = buildToolset(v, c.src.Tools())
+	if n := len(c.cur.joined); c.warnBytes > 0 && n > c.warnBytes {
+		c.log.Warn("the MCP tools injected into every chat request are large: they cost prompt tokens and time on every round, "+
+			"and some providers refuse more than 128 tools; narrow them with tools.allow/deny per server",
+			"tools", len(c.cur.tools), "bytes", n, "warn_injected_bytes", c.warnBytes)
+	}
 	return c.cur
 }
 

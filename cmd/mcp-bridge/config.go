@@ -76,6 +76,9 @@ type toolsConfig struct {
 	MaxResultBytes int      `yaml:"max_result_bytes"`
 	// MaxDescriptionBytes caps tool descriptions; 0 means 4096.
 	MaxDescriptionBytes int `yaml:"max_description_bytes"`
+	// WarnInjectedBytes: the injected tool definitions past this size are
+	// warned about; 0 means 256 KiB, negative never.
+	WarnInjectedBytes int `yaml:"warn_injected_bytes"`
 }
 
 type authConfig struct {
