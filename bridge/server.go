@@ -243,9 +243,16 @@ func (s *Server) ResourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNoti
 	}
 }
 
-// Close ends the activity feed's streams. In-flight chat requests are not
-// affected; shut the http.Server down first to drain them.
-func (s *Server) Close() { s.events.close() }
+// Close ends the activity feed's streams and the MCP face's sessions, so
+// that a graceful shutdown is not held by clients that merely listen.
+// In-flight chat requests are not affected: the http.Server's Shutdown
+// drains them.
+func (s *Server) Close() {
+	s.events.close()
+	if s.face != nil {
+		s.face.close()
+	}
+}
 
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
