@@ -330,11 +330,11 @@ func helpText(tools []*builtinTool, note string) string {
 		b.WriteString("\n\n")
 	}
 	fmt.Fprintf(&b, "This is `%s`, a model built into mcp-bridge: it calls the tool you name, with no LLM, and answers with the tool's result.\n\n", BuiltinModel)
-	example := "calc__add"
+	example := `everything__echo {"message":"hi"}` // a tool of the server suggested below
 	if len(tools) > 0 {
-		example = tools[0].Function.Name
+		example = tools[0].Function.Name + " {}"
 	}
-	fmt.Fprintf(&b, "Send `/TOOL {JSON arguments}`, for example `/%s {}`. The arguments are one JSON object; none means `{}`. "+
+	fmt.Fprintf(&b, "Send `/TOOL {JSON arguments}`, for example `/%s`. The arguments are one JSON object; none means `{}`. "+
 		"A tool's short name (after `__`) is enough when no other tool has it.\n\n", example)
 	if len(tools) == 0 {
 		b.WriteString("No tools are configured: add an MCP server under `mcpServers` in mcp-bridge.yaml, for example\n\n" +

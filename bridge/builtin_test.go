@@ -131,7 +131,7 @@ func TestBuiltinModelHelp(t *testing.T) {
 	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", calcServer(&log)), inMemory("rec", recordingServer(&log, "echo"))})
 	for _, say := range []string{"hello", "/help", "  "} {
 		a := h.stream(builtinChat(true, say))
-		for _, want := range []string{BuiltinModel, "/TOOL {JSON arguments}", "Tools (2):", "- `calc__add`: Adds two numbers.\n", "- `rec__echo`: records echo\n"} {
+		for _, want := range []string{BuiltinModel, "/TOOL {JSON arguments}", "for example `/calc__add {}`", "Tools (2):", "- `calc__add`: Adds two numbers.\n", "- `rec__echo`: records echo\n"} {
 			if !strings.Contains(a.content, want) {
 				t.Errorf("%q: help lacks %q:\n%s", say, want, a.content)
 			}
@@ -146,7 +146,8 @@ func TestBuiltinModelHelp(t *testing.T) {
 
 	empty := newHarness(t, Options{}, nil)
 	a := empty.stream(builtinChat(true, "hello"))
-	if !strings.Contains(a.content, "No tools are configured") || !strings.Contains(a.content, "mcpServers") {
+	if !strings.Contains(a.content, "No tools are configured") || !strings.Contains(a.content, "mcpServers") ||
+		!strings.Contains(a.content, "for example `/everything__echo {\"message\":\"hi\"}`") {
 		t.Errorf("help without tools: %q", a.content)
 	}
 }
