@@ -79,7 +79,13 @@ type toolsConfig struct {
 	// WarnInjectedBytes: the injected tool definitions past this size are
 	// warned about; 0 means 256 KiB, negative never.
 	WarnInjectedBytes int `yaml:"warn_injected_bytes"`
+	// BuiltinModel serves the model mcp-bridge/tools, which calls the
+	// tool a user names with no LLM; nil (unset) means true.
+	BuiltinModel *bool `yaml:"builtin_model"`
 }
+
+// builtinModel reports whether tools.builtin_model is on (the default).
+func (t toolsConfig) builtinModel() bool { return t.BuiltinModel == nil || *t.BuiltinModel }
 
 type authConfig struct {
 	APIKeys  []string `yaml:"api_keys"`
@@ -219,6 +225,18 @@ func setBool(p func(*config) *bool) func(*config, string) error {
 	}
 }
 
+// setOptionalBool is setBool for a setting whose absence has a meaning.
+func setOptionalBool(p func(*config) **bool) func(*config, string) error {
+	return func(c *config, v string) error {
+		var b bool
+		if err := setBool(func(*config) *bool { return &b })(c, v); err != nil {
+			return err
+		}
+		*p(c) = &b
+		return nil
+	}
+}
+
 // scalars lists every overridable setting.
 var scalars = []scalar{
 	{"listen", setString(func(c *config) *string { return &c.Listen }), "127.0.0.1:9090"},
@@ -233,6 +251,7 @@ var scalars = []scalar{
 	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display }), "status"},
 	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive }), "15s"},
 	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel }), "8"},
+	{"tools.builtin_model", setOptionalBool(func(c *config) **bool { return &c.Tools.BuiltinModel }), "true"},
 	{"limits.max_frame_bytes", setInt(func(c *config) *int { return &c.Limits.MaxFrameBytes }), "67108864"},
 	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled }), "false"},
 	{"limits.body_read_timeout", setDuration(func(c *config) *duration { return &c.Limits.BodyReadTimeout }), "30s"},
@@ -419,7 +438,7 @@ func cleanYAMLError(err error) string {
 			want = "a mapping"
 		case strings.HasPrefix(want, "int"):
 			want = "an integer"
-		case want == "bool":
+		case want == "bool", want == "*bool":
 			want = "true or false"
 		case want == "string":
 			want = "a string"
