@@ -20,9 +20,9 @@ const (
 // narrowing is what the headers of one request asked for. A nil
 // *narrowing narrows nothing.
 type narrowing struct {
-	servers []string // nil: no restriction
-	tools   []string // nil: no restriction
-	none    bool     // X-MCP-Tools: none
+	servers []string   // nil: no restriction
+	tools   []string   // nil: no restriction
+	none    bool       // X-MCP-Tools: none
 	prev    *narrowing // an earlier narrowing, which still applies
 }
 
