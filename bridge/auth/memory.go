@@ -83,9 +83,12 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, r Rate) (Decision, 
 		b = &bucket{lim: rate.NewLimiter(limitOf(r), r.burst()), r: r}
 		m.buckets[key] = b
 	case b.r != r:
-		// The policy changed (a reload): keep what was used, at the new rate.
-		b.lim.SetLimitAt(now, limitOf(r))
-		b.lim.SetBurstAt(now, r.burst())
+		// The policy changed (a reload): what was used stays used.
+		used := int(float64(b.lim.Burst()) - b.lim.TokensAt(now))
+		b.lim = rate.NewLimiter(limitOf(r), r.burst())
+		if used = min(used, r.burst()); used > 0 {
+			b.lim.ReserveN(now, used)
+		}
 		b.r = r
 	}
 	b.used = now
