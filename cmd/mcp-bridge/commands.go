@@ -202,6 +202,7 @@ func (c *config) upstreamShown() string {
 // secrets are the configured values that must never be shown.
 func (c *config) secrets() []string {
 	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
+	s = append(s, c.authSecrets()...)
 	for _, v := range c.Upstream.Headers {
 		s = append(s, v)
 	}
