@@ -84,16 +84,18 @@ func builtinModelEntry() llm.Model {
 // withBuiltinModel returns list (nil for none) with BuiltinModel added at
 // its end, unless it has it already. list is modified.
 func withBuiltinModel(list *llm.ModelList) *llm.ModelList {
-	if list == nil {
-		list = &llm.ModelList{Object: "list"}
+	// A new list: the upstream's may be shared (cached).
+	out := &llm.ModelList{Object: "list"}
+	if list != nil {
+		if list.Object != "" {
+			out.Object = list.Object
+		}
+		out.Data = slices.Clip(list.Data)
 	}
-	if list.Object == "" {
-		list.Object = "list"
+	if !slices.ContainsFunc(out.Data, func(m llm.Model) bool { return m.ID == BuiltinModel }) {
+		out.Data = append(out.Data, builtinModelEntry())
 	}
-	if !slices.ContainsFunc(list.Data, func(m llm.Model) bool { return m.ID == BuiltinModel }) {
-		list.Data = append(list.Data, builtinModelEntry())
-	}
-	return list
+	return out
 }
 
 // estimateTokens is the token estimate of n bytes: n/4, at least 1.

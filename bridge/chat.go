@@ -3,8 +3,6 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -27,16 +27,42 @@ func (s *Server) chat(c echo.Context) error {
 		return err
 	}
 
-	ts := s.tools.get()
+	// Who asks, and what they may use and spend, is decided once, here.
+	p := auth.FromContext(req.Context())
+	if !p.AllowsModel(cr.model) {
+		return auth.ModelNotPermitted(cr.model)
+	}
+	d, err := s.opts.Limits.Request(req.Context(), p)
+	if err != nil {
+		return err
+	}
+	if d.Limit > 0 {
+		for k, v := range auth.RateHeaders(d) {
+			c.Response().Header()[k] = v
+		}
+	}
+	if _, err := s.opts.Limits.Tokens(req.Context(), p); err != nil {
+		return err
+	}
+	if cr.stream {
+		release, err := s.opts.Limits.Stream(req.Context(), p)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+
+	ts := s.tools.get(p)
 	r := &run{
 		s:        s,
+		p:        p,
 		req:      cr,
 		ts:       ts,
 		tools:    mergeTools(cr.clientTools, cr.clientToolNames, ts),
 		messages: cr.messages,
 	}
 	stripped := stripDetails(cr.messages)
-	r.owner, r.conv = callerID(req, len(s.opts.APIKeys) > 0), conversationHash(stripped)
+	r.owner, r.conv = callerID(req, s.opts.Auth.Enabled()), conversationHash(stripped)
 	if msgs := s.pending.splice(r.owner, stripped); !sameSlice(msgs, cr.messages) {
 		r.messages, r.grown = msgs, true
 	}
@@ -54,7 +80,13 @@ func (s *Server) chat(c echo.Context) error {
 		r.out = col
 	}
 
-	ctx := req.Context()
+	ctx := llm.WithHeaders(req.Context(), s.upstreamHeaders(p))
+	// What was used is counted however the request ends.
+	defer func() {
+		if err := s.opts.Limits.Spend(context.WithoutCancel(ctx), p, int64(r.usage.TotalTokens)); err != nil {
+			s.log.Warn("counting the tokens of a request", "identity", p.Name, "err", err)
+		}
+	}()
 	if sd := s.opts.Shutdown; sd != nil {
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
@@ -106,13 +138,29 @@ func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// callerID names who sent a request, for binding state to its caller: the
-// key it presented when keys are configured (as a hash), else the client's
-// address.
-func callerID(req *http.Request, keyed bool) string {
-	if keyed {
-		sum := sha256.Sum256([]byte(presentedKey(req)))
-		return "key:" + hex.EncodeToString(sum[:12])
+// upstreamHeaders are what the caller adds to its upstream requests: its
+// own upstream key, and its name under Options.ForwardIdentityHeader.
+func (s *Server) upstreamHeaders(p *auth.Principal) http.Header {
+	var h http.Header
+	if p.UpstreamAPIKey != "" {
+		h = http.Header{}
+		h.Set("Authorization", "Bearer "+p.UpstreamAPIKey)
+	}
+	if name := s.opts.ForwardIdentityHeader; name != "" && p.Source != auth.SourceAnonymous {
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set(name, p.Name)
+	}
+	return h
+}
+
+// callerID names who sent a request, for binding state to its caller:
+// its identity when auth is on (the key's name or the token's subject),
+// else the client's address.
+func callerID(req *http.Request, authOn bool) string {
+	if authOn {
+		return "id:" + auth.FromContext(req.Context()).LimitKey()
 	}
 	host, _, err := net.SplitHostPort(req.RemoteAddr)
 	if err != nil {

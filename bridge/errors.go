@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -15,11 +16,14 @@ import (
 // apiError is an error in the OpenAI error shape, with the HTTP status it
 // is answered with before the first byte of a response.
 type apiError struct {
-	Status  int    `json:"-"`
-	Message string `json:"message"`
-	Type    string `json:"type"`
-	Param   any    `json:"param"`
-	Code    any    `json:"code"`
+	Status int `json:"-"`
+	// Header is sent with the answer (Retry-After, x-ratelimit-*,
+	// WWW-Authenticate); nil means none.
+	Header  http.Header `json:"-"`
+	Message string      `json:"message"`
+	Type    string      `json:"type"`
+	Param   any         `json:"param"`
+	Code    any         `json:"code"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -83,6 +87,11 @@ func toAPIError(err error, secrets []string) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var authErr *auth.Error
+	if errors.As(err, &authErr) {
+		return &apiError{Status: authErr.Status, Type: authErr.Type, Code: authErr.Code, Header: authErr.Header,
+			Message: mcpclient.Redact(authErr.Message, secrets)}
 	}
 	var ue *llm.Error
 	if errors.As(err, &ue) {

@@ -3,11 +3,14 @@ package bridge
 import (
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/r3labs/sse/v2"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -20,10 +23,20 @@ const activityStream = "activity"
 // subscribers, and arguments and results are not published (they may hold
 // user data); only names, servers, outcomes and durations. It is safe for
 // concurrent use.
+//
+// Each caller sees only the activity of what it may use: subscribers
+// with one view (auth.Principal.ViewKey) share one stream, and an event
+// goes to the streams whose view allows its tool or server.
 type events struct {
 	srv *sse.Server
 	log *slog.Logger
+
+	mu    sync.Mutex
+	views map[string]*auth.Principal // stream id -> a principal of its view
 }
+
+// maxEventViews bounds the feed's streams, one per distinct view.
+const maxEventViews = 256
 
 func newEvents(log *slog.Logger) *events {
 	srv := sse.New()
@@ -31,7 +44,18 @@ func newEvents(log *slog.Logger) *events {
 	srv.AutoStream = false
 	srv.EncodeBase64 = false
 	srv.CreateStream(activityStream)
-	return &events{srv: srv, log: log}
+	return &events{srv: srv, log: log, views: map[string]*auth.Principal{activityStream: nil}}
+}
+
+// allows reports whether a caller of p's view may see a.
+func allows(p *auth.Principal, a activity) bool {
+	switch {
+	case a.Tool != "":
+		return p.AllowsTool(a.Tool, a.Server)
+	case a.Server != "":
+		return p.AllowsServer(a.Server)
+	}
+	return true
 }
 
 // activity is one published event.
@@ -53,7 +77,32 @@ func (e *events) publish(a activity) {
 	if err != nil {
 		return
 	}
-	e.srv.TryPublish(activityStream, &sse.Event{Event: []byte(a.Type), Data: b})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, p := range e.views {
+		if allows(p, a) {
+			e.srv.TryPublish(id, &sse.Event{Event: []byte(a.Type), Data: b})
+		}
+	}
+}
+
+// stream returns the id of the stream of p's view, creating it.
+func (e *events) stream(p *auth.Principal) (string, bool) {
+	key := p.ViewKey()
+	if key == "" {
+		return activityStream, true
+	}
+	id := activityStream + "-" + key
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.views[id]; !ok {
+		if len(e.views) >= maxEventViews {
+			return "", false
+		}
+		e.srv.CreateStream(id)
+		e.views[id] = p
+	}
+	return id, true
 }
 
 func (e *events) toolStarted(c llm.ToolCall, server string) {
@@ -86,8 +135,13 @@ func (e *events) server(ev mcpclient.Event) {
 // serve streams the feed to one subscriber until it leaves.
 func (e *events) serve(c echo.Context) error {
 	r := c.Request()
+	id, ok := e.stream(auth.FromContext(r.Context()))
+	if !ok {
+		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "too_many_views",
+			Message: "the activity feed serves too many distinct views; try again later"}
+	}
 	q := r.URL.Query()
-	q.Set("stream", activityStream)
+	q.Set("stream", id)
 	r.URL.RawQuery = q.Encode()
 	c.Response().Header().Set("X-Accel-Buffering", "no")
 	e.srv.ServeHTTP(c.Response(), r)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -31,7 +32,7 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 	outcomes := make([]toolOutcome, len(calls))
 	finished := make(chan int, len(calls))
 	// What the servers ask during these calls is answered for the chat.
-	ctx = mcpclient.WithCaller(ctx, &chatCaller{s: r.s, model: r.req.model}, nil)
+	ctx = mcpclient.WithCaller(callContext(ctx, r.p), &chatCaller{s: r.s, model: r.req.model}, nil)
 	slots := make(chan struct{}, r.s.opts.MaxParallel)
 	for i := range calls {
 		go func() {
@@ -90,6 +91,14 @@ func (r *run) callTool(ctx context.Context, c llm.ToolCall) toolOutcome {
 	if !ok {
 		o.isError = true
 		o.text = fmt.Sprintf("Error: there is no tool named %q. Use one of the tools you were given, with its exact name.", c.Name)
+		if _, exists := r.s.tools.get(nil).lookup(c.Name); exists {
+			o.text = fmt.Sprintf("Error: the tool %q is not permitted for this caller. Use one of the tools you were given.", c.Name)
+		}
+		return o
+	}
+	if _, err := r.s.opts.Limits.ToolCall(ctx, r.p); err != nil {
+		o.server, o.isError = tool.Server, true
+		o.text = "Error: " + err.Error()
 		return o
 	}
 	o.server = tool.Server
@@ -135,4 +144,13 @@ func argumentsForRecord(args string) json.RawMessage {
 	}
 	b, _ := json.Marshal(args)
 	return b
+}
+
+// callContext is ctx for the tool calls made for p: remote servers
+// configured to forward the caller's identity receive p's name.
+func callContext(ctx context.Context, p *auth.Principal) context.Context {
+	if p == nil || p.Source == auth.SourceAnonymous {
+		return ctx
+	}
+	return mcpclient.WithIdentity(ctx, p.Name)
 }

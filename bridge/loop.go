@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,6 +47,7 @@ type run struct {
 	out emitter
 
 	tools    json.RawMessage   // merged tools sent upstream; nil for none
+	p        *auth.Principal   // the caller: what it may use and spend
 	messages []json.RawMessage // the conversation, grown by each round
 	owner    string            // the caller, for mixed turns (callerID)
 	conv     [32]byte          // hash of the client's conversation (conversationHash)

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -26,6 +28,7 @@ type Registry interface {
 	ReadResource(ctx context.Context, uri string) (*mcp.ReadResourceResult, error)
 	GetPrompt(ctx context.Context, name string, args map[string]string) (*mcp.GetPromptResult, error)
 	Complete(ctx context.Context, p *mcp.CompleteParams) (*mcp.CompleteResult, error)
+	ResourceOwner(uri string) (server string, ok bool)
 	Subscribe(ctx context.Context, uri string) error
 	Unsubscribe(ctx context.Context, uri string) error
 	SetLoggingLevel(ctx context.Context, level string)
@@ -33,10 +36,159 @@ type Registry interface {
 
 var _ Registry = (*mcpclient.Registry)(nil)
 
-// face is the bridge as an MCP server: one go-sdk server whose tools,
-// resources, templates and prompts mirror the registry's, kept current by
-// sync. Every transport (streamable HTTP, SSE, WebSocket) serves it.
+// face is the bridge as an MCP server. Each caller sees only what its
+// policy (and its narrowing headers) allow, so the face holds one go-sdk
+// server per view (auth.Principal.ViewKey), made on first use and kept
+// current by sync; every transport (streamable HTTP, SSE, WebSocket)
+// picks the server of the request's principal. A session belongs to the
+// caller that opened it: requests of another identity naming its id are
+// refused (see bind), and tool calls count against its owner's limits.
 type face struct {
+	reg     Registry
+	version string
+	log     *slog.Logger
+	limits  *auth.Limits
+
+	mu     sync.Mutex
+	closed bool
+	views  map[string]*faceView       // by view key; "" is the full view
+	owners map[string]*auth.Principal // session id -> the caller that opened it
+}
+
+// maxFaceViews bounds the go-sdk servers of the face: one per distinct
+// view. A request of a new view past it is refused.
+const maxFaceViews = 256
+
+func newFace(reg Registry, version string, log *slog.Logger, limits *auth.Limits) *face {
+	f := &face{reg: reg, version: version, log: log, limits: limits, views: map[string]*faceView{}, owners: map[string]*auth.Principal{}}
+	f.view(nil) // the full view, synced from the start
+	return f
+}
+
+// view returns the server of p's view, making it on first use; nil when
+// the face is closed or holds too many views.
+func (f *face) view(p *auth.Principal) *faceView {
+	key := p.ViewKey()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.views[key]; ok {
+		return v
+	}
+	if f.closed || len(f.views) >= maxFaceViews {
+		return nil
+	}
+	v := newFaceView(f, p)
+	f.views[key] = v
+	return v
+}
+
+// server is the go-sdk server for a request, by its principal.
+func (f *face) server(r *http.Request) *mcp.Server {
+	if v := f.view(auth.FromContext(r.Context())); v != nil {
+		return v.srv
+	}
+	return nil
+}
+
+// all returns the views.
+func (f *face) all() []*faceView {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*faceView, 0, len(f.views))
+	for _, v := range f.views {
+		out = append(out, v)
+	}
+	return out
+}
+
+// sync brings every view in line with the registry.
+func (f *face) sync() {
+	for _, v := range f.all() {
+		v.sync()
+	}
+}
+
+// bind checks that the session id named by a request of p belongs to p's
+// identity, binding it to p when it is seen for the first time (the first
+// request that carries a new session's id is its opener's own). It
+// reports false for a session opened by another caller.
+func (f *face) bind(id string, p *auth.Principal) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if owner, ok := f.owners[id]; ok {
+		return owner.LimitKey() == p.LimitKey() && owner.ViewKey() == p.ViewKey()
+	}
+	if len(f.owners) >= 2*maxOwnerSweep {
+		f.sweepLocked()
+	}
+	f.owners[id] = p
+	return true
+}
+
+// maxOwnerSweep is how many bindings are kept before those of ended
+// sessions are dropped.
+const maxOwnerSweep = 1024
+
+// sweepLocked drops the bindings of sessions that ended. f.mu is held.
+func (f *face) sweepLocked() {
+	live := map[string]bool{}
+	for _, v := range f.views {
+		for ss := range v.srv.Sessions() {
+			live[ss.ID()] = true
+		}
+	}
+	for id := range f.owners {
+		if !live[id] {
+			delete(f.owners, id)
+		}
+	}
+}
+
+// owner returns the caller that opened the session with the id; nil when
+// unknown (the session's first request is still under way).
+func (f *face) owner(id string) *auth.Principal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.owners[id]
+}
+
+// resourceUpdated passes a downstream resource update to the subscribed
+// clients of the views that publish the resource.
+func (f *face) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+	for _, v := range f.all() {
+		v.resourceUpdated(ctx, p)
+	}
+}
+
+// sessions returns the number of open MCP sessions of the face, on every
+// transport and view.
+func (f *face) sessions() int {
+	n := 0
+	for _, v := range f.all() {
+		for range v.srv.Sessions() {
+			n++
+		}
+	}
+	return n
+}
+
+// close ends the face's sessions and stops it following the registry, so
+// that servers stopping at shutdown do not send list_changed to sessions
+// whose connections are closing.
+func (f *face) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	for _, v := range f.all() {
+		v.close()
+	}
+}
+
+// faceView is one go-sdk server whose tools, resources, templates and
+// prompts mirror the registry's as seen by one view, kept current by sync.
+type faceView struct {
+	f   *face
+	p   *auth.Principal // a principal of the view: what it may see
 	reg Registry
 	srv *mcp.Server
 	log *slog.Logger
@@ -51,10 +203,11 @@ type face struct {
 	prompts   map[string]string // exposed name -> published definition
 }
 
-func newFace(reg Registry, version string, log *slog.Logger) *face {
-	f := &face{reg: reg, log: log, tools: map[string]string{}, resources: map[string]string{},
+func newFaceView(f *face, p *auth.Principal) *faceView {
+	reg, log := f.reg, f.log
+	v := &faceView{f: f, p: p, reg: reg, log: log, tools: map[string]string{}, resources: map[string]string{},
 		templates: map[string]string{}, prompts: map[string]string{}}
-	f.srv = mcp.NewServer(&mcp.Implementation{Name: "mcp-bridge", Version: version}, &mcp.ServerOptions{
+	v.srv = mcp.NewServer(&mcp.Implementation{Name: "mcp-bridge", Version: f.version}, &mcp.ServerOptions{
 		Logger:       sdkLogger(log),
 		HasTools:     true,
 		HasResources: true,
@@ -64,6 +217,9 @@ func newFace(reg Registry, version string, log *slog.Logger) *face {
 			return reg.Complete(ctx, req.Params)
 		},
 		SubscribeHandler: func(ctx context.Context, req *mcp.SubscribeRequest) error {
+			if !v.mayRead(req.Params.URI) {
+				return mcp.ResourceNotFoundError(req.Params.URI)
+			}
 			return reg.Subscribe(ctx, req.Params.URI)
 		},
 		UnsubscribeHandler: func(ctx context.Context, req *mcp.UnsubscribeRequest) error {
@@ -72,9 +228,9 @@ func newFace(reg Registry, version string, log *slog.Logger) *face {
 	})
 	// Every request sees the registry as it is now, even if the event
 	// that would have synced the face has not been handled yet.
-	f.srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+	v.srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			f.sync()
+			v.sync()
 			if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok && method == "logging/setLevel" && p != nil {
 				// Servers log only once asked to; each face session still
 				// gets only the levels it asked for.
@@ -83,15 +239,15 @@ func newFace(reg Registry, version string, log *slog.Logger) *face {
 			return next(ctx, method, req)
 		}
 	})
-	f.sync()
-	return f
+	v.sync()
+	return v
 }
 
 // sync brings the server's lists in line with the registry, when the
 // registry changed since the last sync. go-sdk tells connected clients of
 // each change with a list_changed notification. It is cheap when nothing
 // changed.
-func (f *face) sync() {
+func (f *faceView) sync() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -103,25 +259,47 @@ func (f *face) sync() {
 	}
 	f.synced, f.versions = true, v
 
-	syncList(f.tools, f.reg.Tools(), func(t mcpclient.Tool) (string, any) { return t.Name, publishedTool(t) },
+	p := f.p
+	syncList(f.tools, visible(f.reg.Tools(), func(t mcpclient.Tool) bool { return p.AllowsTool(t.Name, t.Server) }),
+		func(t mcpclient.Tool) (string, any) { return t.Name, publishedTool(t) },
 		func(t mcpclient.Tool, def any) { f.srv.AddTool(def.(*mcp.Tool), f.callTool(t.Name)) },
 		f.srv.RemoveTools)
-	syncList(f.resources, f.reg.Resources(), func(r mcpclient.Resource) (string, any) { return r.Def.URI, r.Def },
+	syncList(f.resources, visible(f.reg.Resources(), func(r mcpclient.Resource) bool { return p.AllowsServer(r.Server) }),
+		func(r mcpclient.Resource) (string, any) { return r.Def.URI, r.Def },
 		func(r mcpclient.Resource, _ any) { f.srv.AddResource(r.Def, f.readResource) },
 		f.srv.RemoveResources)
-	syncList(f.templates, f.reg.ResourceTemplates(), func(t mcpclient.ResourceTemplate) (string, any) { return t.Def.URITemplate, t.Def },
+	syncList(f.templates, visible(f.reg.ResourceTemplates(), func(t mcpclient.ResourceTemplate) bool { return p.AllowsServer(t.Server) }),
+		func(t mcpclient.ResourceTemplate) (string, any) { return t.Def.URITemplate, t.Def },
 		func(t mcpclient.ResourceTemplate, _ any) { f.srv.AddResourceTemplate(t.Def, f.readResource) },
 		f.srv.RemoveResourceTemplates)
-	syncList(f.prompts, f.reg.Prompts(), func(p mcpclient.Prompt) (string, any) {
-		def := *p.Def
-		def.Name = p.Name
-		return p.Name, &def
-	}, func(p mcpclient.Prompt, def any) {
-		name := p.Name
-		f.srv.AddPrompt(def.(*mcp.Prompt), func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			return f.reg.GetPrompt(ctx, name, req.Params.Arguments)
-		})
-	}, f.srv.RemovePrompts)
+	syncList(f.prompts, visible(f.reg.Prompts(), func(pr mcpclient.Prompt) bool { return p.AllowsServer(pr.Server) }),
+		func(p mcpclient.Prompt) (string, any) {
+			def := *p.Def
+			def.Name = p.Name
+			return p.Name, &def
+		}, func(p mcpclient.Prompt, def any) {
+			name := p.Name
+			f.srv.AddPrompt(def.(*mcp.Prompt), func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+				return f.reg.GetPrompt(ctx, name, req.Params.Arguments)
+			})
+		}, f.srv.RemovePrompts)
+}
+
+// visible returns the items keep allows; items itself when it allows all.
+func visible[T any](items []T, keep func(T) bool) []T {
+	for i, it := range items {
+		if keep(it) {
+			continue
+		}
+		out := append(make([]T, 0, len(items)), items[:i]...)
+		for _, it := range items[i+1:] {
+			if keep(it) {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	return items
 }
 
 // syncList brings one list of the face in line with items. published maps
@@ -192,10 +370,24 @@ func isObjectSchema(schema any) bool {
 }
 
 // callTool passes a call on to the registry for the face's client, which
-// also gets whatever the server sends during the call.
-func (f *face) callTool(name string) mcp.ToolHandler {
+// also gets whatever the server sends during the call. The call counts
+// against the limits of the session's owner: a refusal is a tool error
+// the client can show.
+func (f *faceView) callTool(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx = mcpclient.WithCaller(ctx, &faceCaller{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
+		owner := f.p
+		if req.Session != nil {
+			if o := f.f.owner(req.Session.ID()); o != nil {
+				owner = o
+			}
+		}
+		if _, err := f.f.limits.Request(ctx, owner); err != nil {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		}
+		if _, err := f.f.limits.ToolCall(ctx, owner); err != nil {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		}
+		ctx = mcpclient.WithCaller(callContext(ctx, owner), &faceCaller{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
 		res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
 		if err == nil {
 			return res, nil
@@ -210,7 +402,10 @@ func (f *face) callTool(name string) mcp.ToolHandler {
 	}
 }
 
-func (f *face) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+func (f *faceView) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	if !f.mayRead(req.Params.URI) {
+		return nil, mcp.ResourceNotFoundError(req.Params.URI)
+	}
 	res, err := f.reg.ReadResource(ctx, req.Params.URI)
 	if errors.Is(err, mcpclient.ErrUnknownResource) {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
@@ -218,9 +413,19 @@ func (f *face) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (
 	return res, err
 }
 
-// resourceUpdated passes a downstream resource update to the face's
-// subscribed clients.
-func (f *face) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+// mayRead reports whether the view may read (or hear of) the resource at
+// uri: the server the registry would read it from is one the view may use.
+func (f *faceView) mayRead(uri string) bool {
+	server, ok := f.reg.ResourceOwner(uri)
+	return ok && f.p.AllowsServer(server)
+}
+
+// resourceUpdated passes a downstream resource update to the view's
+// subscribed clients, when the view publishes the resource.
+func (f *faceView) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
+	if !f.mayRead(p.URI) {
+		return
+	}
 	if err := f.srv.ResourceUpdated(ctx, p); err != nil {
 		f.log.Debug("passing on a resource update", "uri", p.URI, "err", err)
 	}
@@ -275,20 +480,8 @@ func (c *faceCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessa
 	}
 }
 
-// sessions returns the number of open MCP sessions of the face, on every
-// transport.
-func (f *face) sessions() int {
-	n := 0
-	for range f.srv.Sessions() {
-		n++
-	}
-	return n
-}
-
-// close ends the face's sessions and stops it following the registry, so
-// that servers stopping at shutdown do not send list_changed to sessions
-// whose connections are closing.
-func (f *face) close() {
+// close ends the view's sessions and stops it following the registry.
+func (f *faceView) close() {
 	f.mu.Lock()
 	f.closed = true
 	f.mu.Unlock()

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -22,17 +24,35 @@ import (
 // are refused past Options.MaxSessions; streamable sessions end after
 // Options.SessionIdleTimeout without a request.
 func (s *Server) mountMCP(g *echo.Group) {
-	f := s.face
-	getServer := func(*http.Request) *mcp.Server { return f.srv }
+	getServer := s.face.server
 	streamable := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
 		Logger:                     sdkLogger(s.log),
 		SessionTimeout:             s.opts.SessionIdleTimeout,
 		DisableLocalhostProtection: true,
 	})
 	sse := mcp.NewSSEHandler(getServer, &mcp.SSEOptions{DisableLocalhostProtection: true})
-	g.Any("/mcp", echo.WrapHandler(streamable), s.sessionCap)
-	g.Any("/sse", echo.WrapHandler(sse), s.sessionCap)
+	g.Any("/mcp", echo.WrapHandler(streamable), s.sessionCap, s.sessionOwner)
+	g.Any("/sse", echo.WrapHandler(sse), s.sessionCap, s.sessionOwner)
 	g.GET("/ws", s.serveWebSocket, s.sessionCap)
+}
+
+// sessionOwner refuses a request that names a session another caller
+// opened (Mcp-Session-Id on /mcp, ?sessionid= on /sse): a session id that
+// leaked must not let a different key or token use that session's view
+// and limits.
+func (s *Server) sessionOwner(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get("Mcp-Session-Id")
+		if req.URL.Path == "/sse" && req.Method == http.MethodPost {
+			id = req.URL.Query().Get("sessionid")
+		}
+		if id != "" && !s.face.bind(id, auth.FromContext(req.Context())) {
+			return &apiError{Status: http.StatusForbidden, Type: auth.TypePermission, Code: "session_not_yours",
+				Message: "this MCP session was opened by another caller; open a session of your own"}
+		}
+		return next(c)
+	}
 }
 
 // sessionCap refuses requests that would open a new MCP session while
@@ -47,6 +67,10 @@ func (s *Server) sessionCap(next echo.HandlerFunc) echo.HandlerFunc {
 			opens = req.Method == http.MethodPost && req.Header.Get("Mcp-Session-Id") == ""
 		case "/sse", "/ws":
 			opens = req.Method == http.MethodGet
+		}
+		if opens && s.face.view(auth.FromContext(req.Context())) == nil {
+			return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "too_many_views",
+				Message: "the MCP face serves too many distinct views (policies and narrowing headers); try again later"}
 		}
 		if opens && s.face.sessions() >= s.opts.MaxSessions {
 			c.Response().Header().Set("Retry-After", "5")
@@ -74,7 +98,15 @@ func (s *Server) serveWebSocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(mcpclient.DefaultWebSocketReadLimit)
-	ss, err := s.face.srv.Connect(context.WithoutCancel(c.Request().Context()), &acceptedSocket{conn: conn, pin: true}, nil)
+	p := auth.FromContext(c.Request().Context())
+	v := s.face.view(p)
+	if v == nil {
+		_ = conn.Close(websocket.StatusTryAgainLater, "too many distinct views")
+		return nil
+	}
+	id := rand.Text()
+	s.face.bind(id, p)
+	ss, err := v.srv.Connect(context.WithoutCancel(c.Request().Context()), &acceptedSocket{conn: conn, pin: true, id: id}, nil)
 	if err != nil {
 		_ = conn.Close(websocket.StatusInternalError, "starting the MCP session failed")
 		return nil
@@ -97,15 +129,24 @@ func (s *Server) serveWebSocket(c echo.Context) error {
 type acceptedSocket struct {
 	conn *websocket.Conn
 	pin  bool
+	id   string // the session's id, by which its owner is known
 }
 
 func (a *acceptedSocket) Connect(context.Context) (mcp.Connection, error) {
-	c := mcpclient.NewWebSocketConnection(a.conn)
+	var c mcp.Connection = &namedConn{Connection: mcpclient.NewWebSocketConnection(a.conn), id: a.id}
 	if a.pin {
 		return &pinnedConn{Connection: c}, nil
 	}
 	return c, nil
 }
+
+// namedConn gives a connection the session id it is known by.
+type namedConn struct {
+	mcp.Connection
+	id string
+}
+
+func (n *namedConn) SessionID() string { return n.id }
 
 // pinnedConn holds a session to mcpclient.ProtocolVersion, the newest
 // revision under which a server may ask its client for sampling or

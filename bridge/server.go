@@ -4,9 +4,9 @@ package bridge
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -72,9 +73,19 @@ type Options struct {
 	MaxParallel int
 	// MaxBodyBytes bounds request bodies. Zero means 16 MiB.
 	MaxBodyBytes int64
-	// APIKeys, when not empty, are required on every route but health
-	// checks, as "Authorization: Bearer KEY" or "X-Api-Key: KEY".
+	// Auth resolves who each request comes from and what it may use
+	// (named keys, policies, JWTs). nil means APIKeys alone decide.
+	Auth *auth.Authenticator
+	// APIKeys, when Auth is nil and this is not empty, are required on
+	// every route but health checks, as "Authorization: Bearer KEY" or
+	// "X-Api-Key: KEY", each with full access.
 	APIKeys []string
+	// ForwardIdentityHeader, when set, is the header that carries the
+	// caller's name on its upstream requests (upstream.forward_identity).
+	ForwardIdentityHeader string
+	// Limits applies the policies' rates, token budgets and stream
+	// counts. nil means an in-process limiter.
+	Limits *auth.Limits
 	// Secrets are removed from every error message sent to clients.
 	Secrets []string
 	// PendingTTL is how long the bridge's half of a mixed tool turn waits
@@ -197,6 +208,16 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Auth == nil {
+		a, err := auth.New(auth.Config{APIKeys: opts.APIKeys}, &auth.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
+		}
+		opts.Auth = a
+	}
+	if opts.Limits == nil {
+		opts.Limits = &auth.Limits{Limiter: auth.NewMemoryLimiter(nil)}
+	}
 	s := &Server{
 		opts:    opts,
 		log:     log,
@@ -206,7 +227,7 @@ func New(opts Options) (*Server, error) {
 		events:  newEvents(log),
 	}
 	if reg, ok := opts.Tools.(Registry); ok {
-		s.face = newFace(reg, opts.Version, log)
+		s.face = newFace(reg, opts.Version, log, opts.Limits)
 	}
 	s.echo = s.routes()
 	return s, nil
@@ -267,9 +288,16 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(s.origin.middleware)
 	e.Use(s.bodyDeadline)
 	e.GET("/healthz", s.healthz)
+	if s.opts.Auth.JWT() {
+		// OAuth 2.1 protected resource metadata (RFC 9728), which MCP
+		// clients read, without credentials, to find the issuer.
+		meta := echo.WrapHandler(s.opts.Auth.MetadataHandler())
+		e.GET(auth.MetadataPath, meta)
+		e.GET(auth.MetadataPath+"/*", meta)
+	}
 	e.GET("/readyz", s.readyz)
 
-	api := e.Group("", s.auth, requireJSON)
+	api := e.Group("", s.authenticate, requireJSON)
 	api.POST("/v1/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
 	api.POST("/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
 	api.GET("/v1/models", s.models)
@@ -326,50 +354,40 @@ func (s *Server) httpError(err error, c echo.Context) {
 }
 
 func writeAPIError(w http.ResponseWriter, e *apiError) {
+	for k, v := range e.Header {
+		w.Header()[k] = v
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(e.body())
 }
 
-// auth requires one of the configured API keys, compared in constant
-// time, before the body is read.
-func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
-	if len(s.opts.APIKeys) == 0 {
-		return next
-	}
+// authenticate resolves the request's Principal once, before the body is
+// read: its identity (a key or a JWT, when auth is on) narrowed by the
+// X-MCP-Servers and X-MCP-Tools headers. Every route then asks the
+// principal in the request's context (auth.FromContext). A refusal closes
+// the connection rather than wait for a body nobody will read.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !s.keyOK(c.Request()) {
-			// The body is not read: close the connection rather than wait
-			// for the rest of it.
-			c.Response().Header().Set("Connection", "close")
-			return &apiError{Status: http.StatusUnauthorized, Type: "authentication_error", Code: "invalid_api_key",
-				Message: "missing or invalid API key: send it as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'"}
+		req := c.Request()
+		p, err := s.opts.Auth.Authenticate(req)
+		if err == nil {
+			p, err = auth.Narrow(p, req.Header)
 		}
+		if err != nil {
+			c.Response().Header().Set("Connection", "close")
+			return toAPIError(err, s.opts.Secrets)
+		}
+		c.SetRequest(req.WithContext(auth.NewContext(req.Context(), p)))
 		return next(c)
 	}
 }
 
-// presentedKey returns the API key a request carries, "" when none.
-func presentedKey(r *http.Request) string {
-	key := r.Header.Get("X-Api-Key")
-	if a := r.Header.Get("Authorization"); key == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		key = strings.TrimSpace(a[7:])
-	}
-	return key
-}
-
-// keyOK reports whether the request carries one of the configured keys,
-// or no keys are configured.
+// keyOK reports whether the request carries a valid credential, or auth
+// is off.
 func (s *Server) keyOK(r *http.Request) bool {
-	if len(s.opts.APIKeys) == 0 {
-		return true
-	}
-	key := presentedKey(r)
-	ok := 0
-	for _, k := range s.opts.APIKeys {
-		ok |= subtle.ConstantTimeCompare([]byte(key), []byte(k))
-	}
-	return key != "" && ok == 1
+	_, err := s.opts.Auth.Authenticate(r)
+	return err == nil
 }
 
 // models lists the upstream's models, and BuiltinModel unless disabled:
@@ -388,6 +406,17 @@ func (s *Server) models(c echo.Context) error {
 	}
 	if !s.opts.DisableBuiltinModel {
 		list = withBuiltinModel(list)
+	}
+	// Only the models the caller may ask for. The list may be the cache's:
+	// filter into a new one.
+	if p := auth.FromContext(ctx); p.Policy != nil {
+		mine := &llm.ModelList{Object: list.Object, Data: make([]llm.Model, 0, len(list.Data))}
+		for _, m := range list.Data {
+			if p.AllowsModel(m.ID) {
+				mine.Data = append(mine.Data, m)
+			}
+		}
+		list = mine
 	}
 	return c.JSON(http.StatusOK, list)
 }

@@ -7,6 +7,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -23,35 +24,62 @@ type toolset struct {
 	joined json.RawMessage
 }
 
-// toolCache hands out the toolset of the current registry version. It is
-// safe for concurrent use.
+// toolCache hands out the toolset of the current registry version as a
+// caller sees it: one toolset per view (auth.Principal.ViewKey), built on
+// first use and dropped when the registry's version moves. It is safe for
+// concurrent use.
 type toolCache struct {
 	src Tools
 	// warnBytes, when positive, is the size of the injected tool array
-	// past which each new toolset is reported to log.
+	// past which the first toolset of a version is reported to log.
 	warnBytes int
 	log       *slog.Logger
 
-	mu  sync.Mutex
-	cur *toolset
+	mu      sync.Mutex
+	version uint64
+	views   map[string]*toolset // by view key; "" is every tool
+	warned  bool                // the size warning was given for version
 }
 
-// get returns the toolset of the registry's current version, rebuilding it
-// only when the version moved.
-func (c *toolCache) get() *toolset {
-	v := c.src.Version()
+// maxViews bounds the toolsets kept for one registry version; past it
+// they are all dropped and rebuilt as needed (narrowing headers can make
+// many views).
+const maxViews = 256
+
+// get returns the toolset of the registry's current version for the view
+// of p (nil: every tool), building it only when it is not cached.
+func (c *toolCache) get(p *auth.Principal) *toolset {
+	v, key := c.src.Version(), p.ViewKey()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cur != nil && c.cur.version == v {
-		return c.cur
+	if c.views == nil || c.version != v {
+		c.views, c.version, c.warned = map[string]*toolset{}, v, false
 	}
-	c.cur = buildToolset(v, c.src.Tools())
-	if n := len(c.cur.joined); c.warnBytes > 0 && n > c.warnBytes {
+	if ts, ok := c.views[key]; ok {
+		return ts
+	}
+	tools := c.src.Tools()
+	if key != "" {
+		mine := make([]mcpclient.Tool, 0, len(tools))
+		for _, t := range tools {
+			if p.AllowsTool(t.Name, t.Server) {
+				mine = append(mine, t)
+			}
+		}
+		tools = mine
+	}
+	ts := buildToolset(v, tools)
+	if len(c.views) >= maxViews {
+		clear(c.views)
+	}
+	c.views[key] = ts
+	if n := len(ts.joined); c.warnBytes > 0 && n > c.warnBytes && !c.warned {
+		c.warned = true
 		c.log.Warn("the MCP tools injected into every chat request are large: they cost prompt tokens and time on every round, "+
-			"and some providers refuse more than 128 tools; narrow them with tools.allow/deny per server",
-			"tools", len(c.cur.tools), "bytes", n, "warn_injected_bytes", c.warnBytes)
+			"and some providers refuse more than 128 tools; narrow them with tools.allow/deny per server or a policy",
+			"tools", len(ts.tools), "bytes", n, "warn_injected_bytes", c.warnBytes)
 	}
-	return c.cur
+	return ts
 }
 
 // buildToolset converts registry tools into OpenAI function tools.

@@ -315,9 +315,30 @@ func (c *Client) setHeaders(req *http.Request, hasBody bool) {
 	for k, vs := range c.headers {
 		req.Header[k] = vs
 	}
+	for k, vs := range headersFrom(req.Context()) {
+		req.Header[k] = vs
+	}
 	if c.host != "" {
 		req.Host = c.host
 	}
+}
+
+type headersKey struct{}
+
+// WithHeaders returns ctx carrying headers that every upstream request
+// made with it sends, after and over the client's own (an
+// "Authorization" entry replaces the configured key): a caller's own
+// upstream key, or its identity for the upstream to see.
+func WithHeaders(ctx context.Context, h http.Header) context.Context {
+	if len(h) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, headersKey{}, h)
+}
+
+func headersFrom(ctx context.Context) http.Header {
+	h, _ := ctx.Value(headersKey{}).(http.Header)
+	return h
 }
 
 // wait logs the failed attempt and sleeps for d, or returns an *Error if

@@ -58,6 +58,10 @@ type ServerConfig struct {
 	Type string
 	// Headers are sent with every HTTP request to a remote server.
 	Headers map[string]string
+	// ForwardIdentityHeader, when set, is the header in which a remote
+	// server (streamable HTTP or SSE) receives the name of the caller of
+	// each call (see WithIdentity). "" sends none.
+	ForwardIdentityHeader string
 
 	// Prefix is put before the server's tool names ("<prefix>__<tool>").
 	// nil means Name; a pointer to "" exposes the tools unprefixed.

@@ -323,19 +323,25 @@ func (r *Registry) Prompts() []Prompt { return r.featureSnap().prompts }
 // FeaturesVersion changes whenever resources, templates or prompts change.
 func (r *Registry) FeaturesVersion() uint64 { return r.featureSnap().version }
 
-// resourceServer returns the server a URI belongs to: the one that lists
-// it, else the first whose template matches it.
-func (r *Registry) resourceServer(uri string) (*server, error) {
+// ResourceOwner names the server a resource URI belongs to: the one that
+// lists it, else the first whose template matches it; ok is false when
+// none does. It is what reads, subscriptions and access checks go by.
+func (r *Registry) ResourceOwner(uri string) (server string, ok bool) {
 	f := r.featureSnap()
-	name, ok := f.byURI[uri]
-	if !ok {
-		for i, c := range f.compiled {
-			if c != nil && c.Match(uri) != nil {
-				name, ok = f.templates[i].Server, true
-				break
-			}
+	if name, ok := f.byURI[uri]; ok {
+		return name, true
+	}
+	for i, c := range f.compiled {
+		if c != nil && c.Match(uri) != nil {
+			return f.templates[i].Server, true
 		}
 	}
+	return "", false
+}
+
+// resourceServer returns the server a URI belongs to (ResourceOwner).
+func (r *Registry) resourceServer(uri string) (*server, error) {
+	name, ok := r.ResourceOwner(uri)
 	if !ok {
 		return nil, fmt.Errorf("reading resource %q: %w", uri, ErrUnknownResource)
 	}

@@ -91,10 +91,10 @@ func newServer(reg *Registry, cfg ServerConfig, opts *Options) *server {
 	}
 	switch s.kind {
 	case TransportHTTP, TransportSSE:
-		s.httpClient = newHTTPClient(cfg.Headers)
+		s.httpClient = newHTTPClient(cfg.Headers, cfg.ForwardIdentityHeader)
 	case TransportWS:
 		// The headers go on the handshake request (WebSocketTransport.Header).
-		s.httpClient = newHTTPClient(nil)
+		s.httpClient = newHTTPClient(nil, cfg.ForwardIdentityHeader)
 	}
 	return s
 }

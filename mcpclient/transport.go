@@ -107,14 +107,26 @@ func newAttempt(ctx context.Context, c ServerConfig, opts *Options, log *slog.Lo
 // newHTTPClient returns a client for a remote MCP server: it sends headers
 // with every request, dials with a timeout and has no overall timeout,
 // since event streams live long.
-func newHTTPClient(headers map[string]string) *http.Client {
+// identityHeader, when set, carries the name of the caller of each
+// request's call (WithIdentity).
+func newHTTPClient(headers map[string]string, identityHeader string) *http.Client {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	var rt http.RoundTripper = base
-	if len(headers) > 0 {
-		rt = &headerRoundTripper{base: base, headers: maps.Clone(headers)}
+	if len(headers) > 0 || identityHeader != "" {
+		rt = &headerRoundTripper{base: base, headers: maps.Clone(headers), identity: identityHeader}
 	}
 	return &http.Client{Transport: rt}
+}
+
+type identityKey struct{}
+
+// WithIdentity returns ctx carrying the name of the caller on whose
+// behalf calls made with it run; remote servers configured with
+// ServerConfig.ForwardIdentityHeader receive it in that header (over
+// streamable HTTP and SSE, whose requests carry the call's context).
+func WithIdentity(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, identityKey{}, name)
 }
 
 // headerOf returns headers as an http.Header, keys canonicalised; nil when
@@ -133,8 +145,9 @@ func headerOf(headers map[string]string) http.Header {
 // headerRoundTripper adds configured headers to every request. It is safe
 // for concurrent use.
 type headerRoundTripper struct {
-	base    http.RoundTripper
-	headers map[string]string
+	base     http.RoundTripper
+	headers  map[string]string
+	identity string // the header of the caller's name, "" for none
 }
 
 // RoundTrip implements http.RoundTripper. It does not modify req: the
@@ -147,6 +160,13 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 			continue
 		}
 		r.Header.Set(k, v)
+	}
+	if t.identity != "" {
+		if name, ok := req.Context().Value(identityKey{}).(string); ok && name != "" {
+			r.Header.Set(t.identity, name)
+		} else {
+			r.Header.Del(t.identity) // never a name the caller did not have
+		}
 	}
 	return t.base.RoundTrip(r)
 }

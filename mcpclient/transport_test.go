@@ -76,7 +76,7 @@ func TestHeaderRoundTripper(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	client := newHTTPClient(map[string]string{"Authorization": "Bearer k", "x-custom": "v"})
+	client := newHTTPClient(map[string]string{"Authorization": "Bearer k", "x-custom": "v"}, "")
 	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestHeaderOf(t *testing.T) {
 
 func TestNewAttempt(t *testing.T) {
 	ctx := context.Background()
-	client := newHTTPClient(nil)
+	client := newHTTPClient(nil, "")
 	opts := (*Options)(nil).withDefaults()
 	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, opts, opts.Logger, client)
 	if err != nil {
@@ -136,6 +136,36 @@ func TestNewAttempt(t *testing.T) {
 	for _, u := range []string{"http://x/mcp", "http://x/sse"} {
 		if a, err := newAttempt(ctx, ServerConfig{Name: "r", URL: u}, opts, opts.Logger, http.DefaultClient); err != nil || a.transport == nil {
 			t.Errorf("%s: newAttempt = %v, %v", u, a, err)
+		}
+	}
+}
+
+// TestForwardIdentity checks a remote server configured to receive the
+// caller's name gets it from the call's context, and no name otherwise,
+// whatever the request said.
+func TestForwardIdentity(t *testing.T) {
+	got := make(chan http.Header, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer srv.Close()
+	client := newHTTPClient(nil, "X-Bridge-User")
+	for _, c := range []struct {
+		ctx  context.Context
+		want string
+	}{
+		{WithIdentity(context.Background(), "alice"), "alice"},
+		{context.Background(), ""},
+	} {
+		req, _ := http.NewRequestWithContext(c.ctx, http.MethodGet, srv.URL, nil)
+		req.Header.Set("X-Bridge-User", "mallory")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if h := <-got; h.Get("X-Bridge-User") != c.want {
+			t.Errorf("server saw X-Bridge-User %q, want %q", h.Get("X-Bridge-User"), c.want)
 		}
 	}
 }

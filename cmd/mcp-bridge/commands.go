@@ -249,6 +249,11 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	authn, err := c.newAuthenticator(log)
+	if err != nil {
+		return err
+	}
+	defer authn.Close()
 	// The startup probe asks once: retries would only add warnings.
 	probeOpts := c.upstreamOptions(nil)
 	probeOpts.MaxRetries = -1
@@ -279,9 +284,10 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		Upstream: up, Tools: reg, Logger: log,
 		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
-		MaxBodyBytes: c.Limits.MaxBodyBytes, APIKeys: c.Auth.APIKeys, Secrets: c.secrets(), Version: version(),
-		SamplingModel:  c.Sampling.Model,
-		AllowedOrigins: c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
+		MaxBodyBytes: c.Limits.MaxBodyBytes, Auth: authn, Secrets: c.secrets(), Version: version(),
+		ForwardIdentityHeader: c.Upstream.ForwardIdentity.Header,
+		SamplingModel:         c.Sampling.Model,
+		AllowedOrigins:        c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
 		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
 		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
 		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.builtinModel(),

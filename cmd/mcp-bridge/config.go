@@ -569,6 +569,7 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 		if sc.Type == "" {
 			sc.Type = e.Transport
 		}
+		sc.ForwardIdentityHeader = e.ForwardIdentity.Header
 		if err := sc.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", at, err)
 		}
