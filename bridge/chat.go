@@ -92,6 +92,15 @@ func (s *Server) chat(c echo.Context) error {
 	return nil
 }
 
+// upstreamFor returns the upstream that answers model: the built-in model
+// for BuiltinModel unless Options.DisableBuiltinModel, else Options.Upstream.
+func (s *Server) upstreamFor(model string) Upstream {
+	if model == BuiltinModel && !s.opts.DisableBuiltinModel {
+		return builtinModel{}
+	}
+	return s.opts.Upstream
+}
+
 // sameSlice reports whether a and b are the same slice.
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])

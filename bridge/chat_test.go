@@ -617,7 +617,7 @@ func TestModels(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		t.Fatal(err)
 	}
-	if v.Object != "list" || len(v.Data) != 2 || v.Data[0].ID != "llama3" || v.Data[0].Created == 0 || v.Data[0].OwnedBy == "" {
+	if v.Object != "list" || len(v.Data) != 3 || v.Data[2].ID != BuiltinModel || v.Data[0].ID != "llama3" || v.Data[0].Created == 0 || v.Data[0].OwnedBy == "" {
 		t.Errorf("models %+v", v)
 	}
 }

@@ -42,6 +42,7 @@ type face struct {
 	log *slog.Logger
 
 	mu        sync.Mutex // serialises sync
+	closed    bool       // close was called: lists no longer follow the registry
 	versions  [2]uint64  // registry versions (tools, features) last synced
 	synced    bool
 	tools     map[string]string // exposed name -> published definition
@@ -54,7 +55,7 @@ func newFace(reg Registry, version string, log *slog.Logger) *face {
 	f := &face{reg: reg, log: log, tools: map[string]string{}, resources: map[string]string{},
 		templates: map[string]string{}, prompts: map[string]string{}}
 	f.srv = mcp.NewServer(&mcp.Implementation{Name: "mcp-bridge", Version: version}, &mcp.ServerOptions{
-		Logger:       log,
+		Logger:       sdkLogger(log),
 		HasTools:     true,
 		HasResources: true,
 		HasPrompts:   true,
@@ -93,6 +94,9 @@ func newFace(reg Registry, version string, log *slog.Logger) *face {
 func (f *face) sync() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.closed {
+		return // shutting down: the sessions' transports are going away
+	}
 	v := [2]uint64{f.reg.Version(), f.reg.FeaturesVersion()}
 	if f.synced && v == f.versions {
 		return
@@ -280,3 +284,45 @@ func (f *face) sessions() int {
 	}
 	return n
 }
+
+// close ends the face's sessions and stops it following the registry, so
+// that servers stopping at shutdown do not send list_changed to sessions
+// whose connections are closing.
+func (f *face) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	// Open sessions hold streams (a GET on /mcp, /sse, /ws) that would
+	// keep a graceful shutdown waiting for its whole drain time.
+	for ss := range f.srv.Sessions() {
+		_ = ss.Close()
+	}
+}
+
+// sdkLogger is log for go-sdk's servers and handlers, which report every
+// session opened and closed at info level: those become debug lines.
+func sdkLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(demoteInfo{log.Handler()})
+}
+
+// demoteInfo passes records on with info lowered to debug.
+type demoteInfo struct{ slog.Handler }
+
+func (d demoteInfo) Enabled(ctx context.Context, l slog.Level) bool {
+	if l == slog.LevelInfo {
+		l = slog.LevelDebug
+	}
+	return d.Handler.Enabled(ctx, l)
+}
+
+func (d demoteInfo) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo {
+		r.Level = slog.LevelDebug
+	}
+	return d.Handler.Handle(ctx, r)
+}
+
+func (d demoteInfo) WithAttrs(as []slog.Attr) slog.Handler {
+	return demoteInfo{d.Handler.WithAttrs(as)}
+}
+func (d demoteInfo) WithGroup(name string) slog.Handler { return demoteInfo{d.Handler.WithGroup(name)} }

@@ -25,7 +25,7 @@ func (s *Server) mountMCP(g *echo.Group) {
 	f := s.face
 	getServer := func(*http.Request) *mcp.Server { return f.srv }
 	streamable := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
-		Logger:                     s.log,
+		Logger:                     sdkLogger(s.log),
 		SessionTimeout:             s.opts.SessionIdleTimeout,
 		DisableLocalhostProtection: true,
 	})

@@ -24,7 +24,7 @@ func (e *errBadUpstream) Error() string { return e.msg }
 
 // round sends one upstream request and reads its answer.
 func (r *run) round(ctx context.Context, n int) (*roundResult, error) {
-	resp, err := r.s.opts.Upstream.ChatCompletionsBuffers(ctx, r.upstreamBody(n))
+	resp, err := r.s.upstreamFor(r.req.model).ChatCompletionsBuffers(ctx, r.upstreamBody(n))
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,10 @@ type Options struct {
 	// PendingTTL is how long the bridge's half of a mixed tool turn waits
 	// for the client's follow-up. Zero means 30 minutes.
 	PendingTTL time.Duration
+	// DisableBuiltinModel turns off BuiltinModel: it is not listed by
+	// /v1/models, and requests naming it go to Upstream like any other.
+	// False (the zero value) serves it.
+	DisableBuiltinModel bool
 	// Version is reported by /healthz.
 	Version string
 	// SamplingModel is the upstream model that answers a server's sampling
@@ -243,9 +247,16 @@ func (s *Server) ResourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNoti
 	}
 }
 
-// Close ends the activity feed's streams. In-flight chat requests are not
-// affected; shut the http.Server down first to drain them.
-func (s *Server) Close() { s.events.close() }
+// Close ends the activity feed's streams and the MCP face's sessions, so
+// that a graceful shutdown is not held by clients that merely listen.
+// In-flight chat requests are not affected: the http.Server's Shutdown
+// drains them.
+func (s *Server) Close() {
+	s.events.close()
+	if s.face != nil {
+		s.face.close()
+	}
+}
 
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
@@ -361,11 +372,22 @@ func (s *Server) keyOK(r *http.Request) bool {
 	return key != "" && ok == 1
 }
 
-// models lists the upstream's models.
+// models lists the upstream's models, and BuiltinModel unless disabled:
+// alone, with a warning in the log, when the upstream does not answer, so
+// that a client can offer it while no LLM is up.
 func (s *Server) models(c echo.Context) error {
-	list, err := s.opts.Upstream.Models(c.Request().Context())
+	ctx := c.Request().Context()
+	list, err := s.opts.Upstream.Models(ctx)
 	if err != nil {
-		return toAPIError(err, s.opts.Secrets)
+		if s.opts.DisableBuiltinModel || ctx.Err() != nil {
+			return toAPIError(err, s.opts.Secrets)
+		}
+		s.log.Warn("the upstream did not list its models; listing "+BuiltinModel+" alone",
+			"err", toAPIError(err, s.opts.Secrets).Message)
+		list = nil
+	}
+	if !s.opts.DisableBuiltinModel {
+		list = withBuiltinModel(list)
 	}
 	return c.JSON(http.StatusOK, list)
 }

@@ -22,16 +22,39 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 )
 
-// need reports a missing prerequisite: a failure in CI, a skip elsewhere.
+// need reports a missing prerequisite: a failure in CI, a skip elsewhere,
+// each saying what to run.
 func need(t *testing.T, what string, err error) {
 	t.Helper()
 	if err == nil {
 		return
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s: %v", what, err)
+		t.Fatalf("%s: %v (run: %s)", what, err, installHint(what))
 	}
-	t.Skipf("%s: %v (run: npm ci --prefix e2e)", what, err)
+	t.Skipf("%s: %v (run: %s)", what, err, installHint(what))
+}
+
+// installHint is the command that installs what a missing file needs.
+func installHint(what string) string {
+	if strings.HasPrefix(what, "conformance/") {
+		return "npm ci --prefix e2e/conformance"
+	}
+	return "npm ci --prefix e2e"
+}
+
+// TestMain says, in a line that a plain "go test ./..." shows, which
+// end-to-end tests will be skipped for want of their npm packages.
+func TestMain(m *testing.M) {
+	if os.Getenv("CI") == "" {
+		for _, dir := range []string{"node_modules", "conformance/node_modules"} {
+			if _, err := os.Stat(dir); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: %s is missing, so the tests that need it will be skipped; run: %s (or task deps)\n",
+					"e2e/"+dir, installHint(dir))
+			}
+		}
+	}
+	os.Exit(m.Run())
 }
 
 // needNode checks that node is on the PATH and that every file (a path

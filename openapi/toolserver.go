@@ -142,7 +142,7 @@ func (s *ToolServer) ServeDocument(w http.ResponseWriter, r *http.Request) {
 		})
 		if err != nil {
 			s.opts.Logger.Error("openapi tool server: building the document", "error", err)
-			writeError(w, http.StatusInternalServerError, "server_error", "", "building the OpenAPI document: "+err.Error())
+			writeError(w, http.StatusInternalServerError, "server_error", "", "internal_error", "building the OpenAPI document: "+err.Error())
 			return
 		}
 		sum := sha256.Sum256(body)
@@ -225,7 +225,7 @@ func unsafeURLRune(c rune) bool {
 func (s *ToolServer) ServeCall(w http.ResponseWriter, r *http.Request, name string) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "", "use POST to call a tool")
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "", "method_not_allowed", "use POST to call a tool")
 		return
 	}
 	version := s.tools.Version()
@@ -237,7 +237,7 @@ func (s *ToolServer) ServeCall(w http.ResponseWriter, r *http.Request, name stri
 		}
 	}
 	if tool == nil && s.opts.Allow != nil && !s.opts.Allow(r, mcpclient.Tool{Name: name}) {
-		writeError(w, http.StatusNotFound, "not_found_error", "", fmt.Sprintf("no tool named %q (see /openapi.json)", name))
+		writeError(w, http.StatusNotFound, "not_found_error", "name", "tool_not_found", fmt.Sprintf("no tool named %q (see /openapi.json)", name))
 		return
 	}
 	// A tool missing from the current list is still called: the registry
@@ -246,11 +246,11 @@ func (s *ToolServer) ServeCall(w http.ResponseWriter, r *http.Request, name stri
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "",
+			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "", "body_too_large",
 				fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "reading request body: "+err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "unreadable_body", "reading request body: "+err.Error())
 		return
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -258,7 +258,7 @@ func (s *ToolServer) ServeCall(w http.ResponseWriter, r *http.Request, name stri
 	}
 	var args any
 	if err := json.Unmarshal(data, &args); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "request body is not valid JSON: "+err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "invalid_json", "request body is not valid JSON: "+err.Error())
 		return
 	}
 	if tool != nil {
@@ -273,19 +273,19 @@ func (s *ToolServer) ServeCall(w http.ResponseWriter, r *http.Request, name stri
 		if r.Context().Err() != nil {
 			return // the client left; there is no one to answer
 		}
-		status, typ := callErrorStatus(err)
+		status, typ, code := callErrorStatus(err)
 		if status == http.StatusNotFound {
-			writeError(w, status, typ, "", fmt.Sprintf("no tool named %q (see /openapi.json)", name))
+			writeError(w, status, typ, "name", code, fmt.Sprintf("no tool named %q (see /openapi.json)", name))
 			return
 		}
 		if status >= 500 {
 			s.opts.Logger.Warn("openapi tool server: call failed", "tool", name, "status", status, "error", err)
 		}
-		writeError(w, status, typ, "", mcpclient.Redact(err.Error(), s.opts.Secrets))
+		writeError(w, status, typ, "", code, mcpclient.Redact(err.Error(), s.opts.Secrets))
 		return
 	}
 	if res.IsError {
-		writeJSON(w, http.StatusBadGateway, map[string]any{"error": errorBody{Message: res.Text, Type: "tool_error"}})
+		writeError(w, http.StatusBadGateway, "tool_error", "", "tool_error", res.Text)
 		return
 	}
 	if len(res.Structured) > 0 {
@@ -303,36 +303,45 @@ func writeArgumentsError(w http.ResponseWriter, tool string, ae *argumentsError)
 	if ae.path != "" {
 		msg += " at " + ae.path
 	}
-	e := errorBody{Message: msg + ": " + ae.msg, Type: "invalid_request_error", Param: ae.path, Code: "invalid_arguments"}
-	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": e})
+	writeError(w, http.StatusUnprocessableEntity, "invalid_request_error", ae.path, "invalid_arguments", msg+": "+ae.msg)
 }
 
-// callErrorStatus maps a failed call to its status and error type.
-func callErrorStatus(err error) (int, string) {
+// callErrorStatus maps a failed call to its status, error type and code.
+func callErrorStatus(err error) (int, string, string) {
 	switch {
 	case errors.Is(err, mcpclient.ErrUnknownTool):
-		return http.StatusNotFound, "not_found_error"
+		return http.StatusNotFound, "not_found_error", "tool_not_found"
 	case errors.Is(err, mcpclient.ErrInvalidArguments):
-		return http.StatusUnprocessableEntity, "invalid_request_error"
+		return http.StatusUnprocessableEntity, "invalid_request_error", "invalid_arguments"
 	case errors.Is(err, mcpclient.ErrServerNotConnected), errors.Is(err, mcpclient.ErrClosed):
-		return http.StatusServiceUnavailable, "server_error"
+		return http.StatusServiceUnavailable, "server_error", "server_unavailable"
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, "timeout_error"
+		return http.StatusGatewayTimeout, "timeout_error", "tool_timeout"
 	default:
-		return http.StatusBadGateway, "server_error"
+		return http.StatusBadGateway, "server_error", "call_failed"
 	}
 }
 
 // errorBody is the inside of an error answer.
+// errorBody is the OpenAI error shape: all four members are always
+// present, param and code null when they do not apply.
 type errorBody struct {
-	Message string `json:"message"`
-	Type    string `json:"type"`
-	Param   string `json:"param,omitempty"`
-	Code    string `json:"code,omitempty"`
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
 }
 
-func writeError(w http.ResponseWriter, status int, typ, param, msg string) {
-	writeJSON(w, status, map[string]any{"error": errorBody{Message: msg, Type: typ, Param: param}})
+// orNull is s, or nil (null) when s is empty.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func writeError(w http.ResponseWriter, status int, typ, param, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": errorBody{Message: msg, Type: typ, Param: orNull(param), Code: orNull(code)}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

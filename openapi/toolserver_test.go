@@ -278,10 +278,13 @@ func TestToolServerCalls(t *testing.T) {
 		{"too large", "test__echo", `{"text":"` + strings.Repeat("x", 2000) + `"}`, 413, func(v map[string]any) bool {
 			return strings.Contains(errorOf(v)["message"].(string), "larger than the limit of 1000 bytes")
 		}},
-		{"unknown tool", "nope", `{}`, 404, func(v map[string]any) bool { return errorOf(v)["type"] == "not_found_error" }},
+		{"unknown tool", "nope", `{}`, 404, func(v map[string]any) bool {
+			e := errorOf(v)
+			return e["type"] == "not_found_error" && e["param"] == "name" && e["code"] == "tool_not_found"
+		}},
 		{"tool error", "test__fail", `{"message":"it broke"}`, 502, func(v map[string]any) bool {
 			e := errorOf(v)
-			return e["message"] == "it broke" && e["type"] == "tool_error" && len(e) == 2
+			return e["message"] == "it broke" && e["type"] == "tool_error" && e["code"] == "tool_error" && len(e) == 4
 		}},
 		{"timeout", "slow__sleep", `{"ms":5000}`, 504, func(v map[string]any) bool { return errorOf(v)["type"] == "timeout_error" }},
 	}
@@ -334,7 +337,7 @@ func TestCallErrorStatus(t *testing.T) {
 		{&mcpclient.TimeoutError{Tool: "t", Timeout: time.Second}, 504},
 		{errors.New("protocol error"), 502},
 	} {
-		if got, _ := callErrorStatus(tc.err); got != tc.status {
+		if got, _, code := callErrorStatus(tc.err); got != tc.status || code == "" {
 			t.Errorf("%v: %d, want %d", tc.err, got, tc.status)
 		}
 	}
@@ -535,4 +538,24 @@ func sortedStrings(v any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestErrorBodiesHaveFourMembers checks every error answer carries message,
+// type, param and code, as the OpenAI shape has them (null when unused).
+func TestErrorBodiesHaveFourMembers(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeError(rec, http.StatusBadRequest, "invalid_request_error", "", "invalid_json", "bad")
+	var v map[string]map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	e := v["error"]
+	for _, k := range []string{"message", "type", "param", "code"} {
+		if _, ok := e[k]; !ok {
+			t.Errorf("member %q missing: %s", k, rec.Body.String())
+		}
+	}
+	if e["param"] != nil || e["code"] != "invalid_json" {
+		t.Errorf("body %s", rec.Body.String())
+	}
 }

@@ -38,10 +38,56 @@ func version() string {
 	return "dev"
 }
 
+// helpRequested carries a command's help text: run prints it to stdout
+// and exits 0.
+type helpRequested struct{ text string }
+
+func (h *helpRequested) Error() string { return "help requested" }
+
+// commandSummaries are the first lines of each command's help.
+var commandSummaries = map[string]string{
+	"serve":     "serve [-c FILE]\n\nRun the bridge: the chat endpoint, the MCP face and the OpenAPI tool server.",
+	"tools":     "tools [-c FILE] [--json]\n\nConnect every configured server and list the aggregated tools.",
+	"call":      "call [-c FILE] TOOL [JSON-ARGS | -]\n\nCall one tool and print its result (\"-\" reads the arguments from stdin).",
+	"check":     "check [-c FILE]\n\nValidate the config, connect every server and the upstream, and report; exit 1 on problems.",
+	"resources": "resources [-c FILE] [--json] [URI]\n\nList resources and templates, or read one.",
+	"prompts":   "prompts [-c FILE] [--json] [NAME [JSON-ARGS]]\n\nList prompts, or get one with arguments.",
+}
+
+// commandHelp is the help of a command: what it does, its flags and the
+// environment it reads.
+func commandHelp(name string, fs *flag.FlagSet) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: mcp-bridge %s\n\nFlags:\n", commandSummaries[name])
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	b.WriteString(environmentHelp)
+	return b.String()
+}
+
+// environmentHelp lists the variables every command reads.
+var environmentHelp = func() string {
+	var b strings.Builder
+	b.WriteString("\nEnvironment:\n")
+	b.WriteString("  MCP_BRIDGE_CONFIG                      config file, when -c is not given (else ./mcp-bridge.yaml if present)\n")
+	b.WriteString("  OPENAI_BASE_URL, OPENAI_API_KEY        upstream.base_url and upstream.api_key when the config sets none\n")
+	for _, sc := range scalars {
+		def := ""
+		if sc.def != "" {
+			def = " (default " + sc.def + ")"
+		}
+		fmt.Fprintf(&b, "  %-38s %s%s\n", envName(sc.key), sc.key, def)
+	}
+	b.WriteString("\nWith no config file the bridge uses the defaults above and no MCP servers.\n")
+	return b.String()
+}()
+
 // commandFlags parses a command's own flags, which may include -c too.
+// -h and --help return a *helpRequested.
 func commandFlags(name string, cfgPath *string, args []string, stderr io.Writer, define func(fs *flag.FlagSet)) ([]string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {} // the help is printed by run, to stdout
 	fs.StringVar(cfgPath, "c", *cfgPath, "config file (YAML or JSON)")
 	fs.StringVar(cfgPath, "config", *cfgPath, "config file (YAML or JSON)")
 	if define != nil {
@@ -51,6 +97,9 @@ func commandFlags(name string, cfgPath *string, args []string, stderr io.Writer,
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &helpRequested{commandHelp(name, fs)}
+			}
 			return nil, err
 		}
 		if fs.NArg() == 0 {
@@ -115,6 +164,14 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 	})
 }
 
+// upstreamOptions are the upstream client's options from the config;
+// log receives its retry reports (nil discards them).
+func (c *config) upstreamOptions(log *slog.Logger) llm.Options {
+	return llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey, Headers: c.Upstream.Headers,
+		MaxRetries: c.Upstream.MaxRetries, Logger: log, FirstByteTimeout: time.Duration(c.Upstream.FirstByteTimeout),
+		StallTimeout: time.Duration(c.Upstream.StallTimeout)}
+}
+
 // upstreamShown is the upstream's address as it may be shown: without
 // user information or query.
 func (c *config) upstreamShown() string {
@@ -170,9 +227,14 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err := c.checkExposure(); err != nil {
 		return err
 	}
-	up, err := llm.NewClient(llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey,
-		Headers: c.Upstream.Headers, MaxRetries: c.Upstream.MaxRetries, Logger: log,
-		FirstByteTimeout: time.Duration(c.Upstream.FirstByteTimeout), StallTimeout: time.Duration(c.Upstream.StallTimeout)})
+	up, err := llm.NewClient(c.upstreamOptions(log))
+	if err != nil {
+		return err
+	}
+	// The startup probe asks once: retries would only add warnings.
+	probeOpts := c.upstreamOptions(nil)
+	probeOpts.MaxRetries = -1
+	probe, err := llm.NewClient(probeOpts)
 	if err != nil {
 		return err
 	}
@@ -204,7 +266,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		AllowedOrigins: c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
 		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
 		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
-		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes,
+		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.builtinModel(),
 		Shutdown: abortCtx,
 	})
 	if err != nil {
@@ -235,7 +297,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	probed := make(chan struct{})
 	go func() {
 		defer close(probed)
-		probeUpstream(probeCtx, up, log, c.secrets())
+		probeUpstream(probeCtx, probe, log, c.secrets())
 	}()
 	defer func() { stopProbe(); <-probed }()
 
@@ -282,6 +344,9 @@ func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config, *m
 		c.Log.Level = "warn" // commands print their own report
 	}
 	log := newLogger(c, stderr)
+	for _, w := range c.Warnings {
+		log.Warn(w)
+	}
 	var (
 		mu       sync.Mutex
 		warnings []string
@@ -320,6 +385,13 @@ func toolsCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	defer reg.Close()
 	tools := reg.Tools()
 	warnDown(reg, stderr)
+	if len(tools) == 0 {
+		if len(reg.Servers()) == 0 {
+			fmt.Fprintln(stderr, "no tools: no MCP servers are configured. Add some under mcpServers in the config (see examples/ and the README's Configuration)")
+		} else {
+			fmt.Fprintln(stderr, "no tools: no configured server offers any now (mcp-bridge check tells why)")
+		}
+	}
 	if asJSON {
 		type jtool struct {
 			Name        string          `json:"name"`
@@ -425,7 +497,9 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		problems++
 	}
 
-	up, err := llm.NewClient(llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey, Headers: c.Upstream.Headers, MaxRetries: -1})
+	upOpts := c.upstreamOptions(nil)
+	upOpts.MaxRetries = -1
+	up, err := llm.NewClient(upOpts)
 	if err == nil {
 		mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var list *llm.ModelList

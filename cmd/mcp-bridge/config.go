@@ -79,7 +79,13 @@ type toolsConfig struct {
 	// WarnInjectedBytes: the injected tool definitions past this size are
 	// warned about; 0 means 256 KiB, negative never.
 	WarnInjectedBytes int `yaml:"warn_injected_bytes"`
+	// BuiltinModel serves the model mcp-bridge/tools, which calls the
+	// tool a user names with no LLM; nil (unset) means true.
+	BuiltinModel *bool `yaml:"builtin_model"`
 }
+
+// builtinModel reports whether tools.builtin_model is on (the default).
+func (t toolsConfig) builtinModel() bool { return t.BuiltinModel == nil || *t.BuiltinModel }
 
 type authConfig struct {
 	APIKeys  []string `yaml:"api_keys"`
@@ -179,6 +185,7 @@ func parseDuration(s string) (time.Duration, error) {
 type scalar struct {
 	key string // dotted path, e.g. "tools.max_rounds"
 	set func(c *config, v string) error
+	def string // the default, as shown by --help ("" when none)
 }
 
 func setString(p func(*config) *string) func(*config, string) error {
@@ -218,29 +225,42 @@ func setBool(p func(*config) *bool) func(*config, string) error {
 	}
 }
 
+// setOptionalBool is setBool for a setting whose absence has a meaning.
+func setOptionalBool(p func(*config) **bool) func(*config, string) error {
+	return func(c *config, v string) error {
+		var b bool
+		if err := setBool(func(*config) *bool { return &b })(c, v); err != nil {
+			return err
+		}
+		*p(c) = &b
+		return nil
+	}
+}
+
 // scalars lists every overridable setting.
 var scalars = []scalar{
-	{"listen", setString(func(c *config) *string { return &c.Listen })},
-	{"upstream.base_url", setString(func(c *config) *string { return &c.Upstream.BaseURL })},
-	{"upstream.api_key", setString(func(c *config) *string { return &c.Upstream.APIKey })},
-	{"upstream.max_retries", setInt(func(c *config) *int { return &c.Upstream.MaxRetries })},
-	{"upstream.first_byte_timeout", setDuration(func(c *config) *duration { return &c.Upstream.FirstByteTimeout })},
-	{"upstream.stall_timeout", setDuration(func(c *config) *duration { return &c.Upstream.StallTimeout })},
-	{"tools.max_rounds", setInt(func(c *config) *int { return &c.Tools.MaxRounds })},
-	{"tools.call_timeout", setDuration(func(c *config) *duration { return &c.Tools.CallTimeout })},
-	{"tools.deadline", setDuration(func(c *config) *duration { return &c.Tools.Deadline })},
-	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display })},
-	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive })},
-	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel })},
-	{"limits.max_frame_bytes", setInt(func(c *config) *int { return &c.Limits.MaxFrameBytes })},
-	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled })},
-	{"limits.body_read_timeout", setDuration(func(c *config) *duration { return &c.Limits.BodyReadTimeout })},
-	{"limits.idle_timeout", setDuration(func(c *config) *duration { return &c.Limits.IdleTimeout })},
-	{"mcp.session_idle_timeout", setDuration(func(c *config) *duration { return &c.MCP.SessionIdleTimeout })},
-	{"mcp.max_sessions", setInt(func(c *config) *int { return &c.MCP.MaxSessions })},
-	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model })},
-	{"log.level", setString(func(c *config) *string { return &c.Log.Level })},
-	{"log.format", setString(func(c *config) *string { return &c.Log.Format })},
+	{"listen", setString(func(c *config) *string { return &c.Listen }), "127.0.0.1:9090"},
+	{"upstream.base_url", setString(func(c *config) *string { return &c.Upstream.BaseURL }), "http://127.0.0.1:11434/v1"},
+	{"upstream.api_key", setString(func(c *config) *string { return &c.Upstream.APIKey }), ""},
+	{"upstream.max_retries", setInt(func(c *config) *int { return &c.Upstream.MaxRetries }), "2"},
+	{"upstream.first_byte_timeout", setDuration(func(c *config) *duration { return &c.Upstream.FirstByteTimeout }), "2m"},
+	{"upstream.stall_timeout", setDuration(func(c *config) *duration { return &c.Upstream.StallTimeout }), "2m"},
+	{"tools.max_rounds", setInt(func(c *config) *int { return &c.Tools.MaxRounds }), "8"},
+	{"tools.call_timeout", setDuration(func(c *config) *duration { return &c.Tools.CallTimeout }), "60s"},
+	{"tools.deadline", setDuration(func(c *config) *duration { return &c.Tools.Deadline }), "10m"},
+	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display }), "status"},
+	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive }), "15s"},
+	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel }), "8"},
+	{"tools.builtin_model", setOptionalBool(func(c *config) **bool { return &c.Tools.BuiltinModel }), "true"},
+	{"limits.max_frame_bytes", setInt(func(c *config) *int { return &c.Limits.MaxFrameBytes }), "67108864"},
+	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled }), "false"},
+	{"limits.body_read_timeout", setDuration(func(c *config) *duration { return &c.Limits.BodyReadTimeout }), "30s"},
+	{"limits.idle_timeout", setDuration(func(c *config) *duration { return &c.Limits.IdleTimeout }), "2m"},
+	{"mcp.session_idle_timeout", setDuration(func(c *config) *duration { return &c.MCP.SessionIdleTimeout }), "10m"},
+	{"mcp.max_sessions", setInt(func(c *config) *int { return &c.MCP.MaxSessions }), "1000"},
+	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model }), ""},
+	{"log.level", setString(func(c *config) *string { return &c.Log.Level }), "info"},
+	{"log.format", setString(func(c *config) *string { return &c.Log.Format }), "text"},
 }
 
 // envName is the variable that overrides a dotted key.
@@ -418,7 +438,7 @@ func cleanYAMLError(err error) string {
 			want = "a mapping"
 		case strings.HasPrefix(want, "int"):
 			want = "an integer"
-		case want == "bool":
+		case want == "bool", want == "*bool":
 			want = "true or false"
 		case want == "string":
 			want = "a string"

@@ -57,6 +57,7 @@ Usage:
   mcp-bridge version                        print the version
 
 The config file is -c FILE, else $MCP_BRIDGE_CONFIG, else ./mcp-bridge.yaml if present.
+"mcp-bridge COMMAND --help" shows a command's flags and the environment variables it reads.
 `
 
 // run parses args and runs one command. It returns when the command is
@@ -71,6 +72,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
+	err = runCommand(ctx, cmd, cfgPath, rest, stdout, stderr)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+// runCommand runs the command named cmd.
+func runCommand(ctx context.Context, cmd, cfgPath string, rest []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serveCmd(ctx, cfgPath, rest, stderr)
