@@ -157,7 +157,7 @@ func adaptDirs(t *testing.T, file string) string {
 func TestExampleConfigsCheck(t *testing.T) {
 	needNode(t, npmServer("server-everything"), npmServer("server-filesystem"))
 	files := exampleConfigs(t)
-	for _, want := range []string{"ollama.yaml", "openai.yaml", "lmstudio.yaml", "open-webui.yaml", "claude-desktop.json"} {
+	for _, want := range []string{"quickstart.yaml", "ollama.yaml", "openai.yaml", "lmstudio.yaml", "open-webui.yaml", "claude-desktop.json"} {
 		if !slices.Contains(files, filepath.Join("../examples", want)) {
 			t.Errorf("examples/%s is gone: update this test and README", want)
 		}
@@ -268,8 +268,17 @@ func startExample(t *testing.T, bin, file string, env []string) *bridge {
 // exampleClient is a client snippet of examples/ and how to run it.
 type exampleClient struct {
 	name string
-	// cmd returns the command that runs the snippet with prompt.
+	// cmd returns the command that runs the snippet with prompt ("": none).
 	cmd func(t *testing.T, prompt string) *exec.Cmd
+}
+
+// promptArgs is a snippet's arguments: the prompt, or none when it is empty
+// (the snippet's default).
+func promptArgs(prompt string) []string {
+	if prompt == "" {
+		return nil
+	}
+	return []string{prompt}
 }
 
 // exampleClients are the snippets, each run the way its header says.
@@ -294,21 +303,21 @@ func exampleClients(t *testing.T) []exampleClient {
 			if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
 				t.Fatal(err)
 			}
-			return exec.Command("node", filepath.Join(dir, "node-sdk.mjs"), prompt)
+			return exec.Command("node", append([]string{filepath.Join(dir, "node-sdk.mjs")}, promptArgs(prompt)...)...)
 		}},
 		{"go-client", func(t *testing.T, prompt string) *exec.Cmd {
 			bin := filepath.Join(t.TempDir(), "go-client")
 			if out, err := exec.Command("go", "build", "-o", bin, "../examples/go-client").CombinedOutput(); err != nil {
 				t.Fatalf("go build ./examples/go-client: %v\n%s", err, out)
 			}
-			return exec.Command(bin, prompt)
+			return exec.Command(bin, promptArgs(prompt)...)
 		}},
 		{"curl.sh", func(t *testing.T, prompt string) *exec.Cmd {
 			_, err := exec.LookPath("curl")
 			needTool(t, "curl", err, "apt-get install -y curl")
 			_, err = exec.LookPath("bash")
 			needTool(t, "bash", err, "apt-get install -y bash")
-			return exec.Command("bash", "../examples/curl.sh", prompt)
+			return exec.Command("bash", append([]string{"../examples/curl.sh"}, promptArgs(prompt)...)...)
 		}},
 	}
 }
@@ -355,7 +364,7 @@ func TestExampleClients(t *testing.T) {
 					llmtest.TextStream(answer+": ", strings.Join(parts, " | "))(w, r, req)
 				})
 			prompt := "What is 2 + 3? (asked by " + c.name + ")"
-			out := runExampleClient(t, c, b.url, prompt, "MCP_BRIDGE_KEY="+exampleKey)
+			out := runExampleClient(t, c, b.url, prompt, "MCP_BRIDGE_KEY="+exampleKey, "MODEL=llama3.1")
 
 			if !strings.Contains(out, answer) || !strings.Contains(out, "The sum of 2 and 3 is 5") {
 				t.Errorf("%s printed:\n%s", c.name, out)
@@ -394,6 +403,34 @@ func TestExampleClients(t *testing.T) {
 			}
 		}
 	})
+	b.stop(t)
+}
+
+// TestExampleClientsBuiltinModel runs every client snippet as the quick
+// start does: the bridge from examples/quickstart.yaml, the snippets with
+// their default model, the built-in mcp-bridge/tools, and no LLM: the
+// upstream, scripted with no answer at all, is never asked.
+func TestExampleClientsBuiltinModel(t *testing.T) {
+	needNode(t, npmServer("server-everything"))
+	bin := buildBinary(t)
+	up := llmtest.NewServer(t)
+	b := startExample(t, bin, "examples/quickstart.yaml", exampleEnv(t, up.URL))
+
+	for _, c := range exampleClients(t) {
+		t.Run(c.name, func(t *testing.T) {
+			out := runExampleClient(t, c, b.url, `/everything__get-sum {"a": 2, "b": 3}`)
+			if !strings.Contains(out, "The sum of 2 and 3 is 5") {
+				t.Errorf("%s printed:\n%s", c.name, out)
+			}
+			out = runExampleClient(t, c, b.url, "")
+			if !strings.Contains(out, "mcp-bridge/tools") || !strings.Contains(out, "everything__get-sum") {
+				t.Errorf("%s with no prompt printed:\n%s", c.name, out)
+			}
+		})
+	}
+	if n := len(up.Requests()); n != 0 {
+		t.Errorf("the upstream got %d chat requests, want none", n)
+	}
 	b.stop(t)
 }
 
