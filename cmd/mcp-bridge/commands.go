@@ -32,10 +32,27 @@ func version() string {
 	if buildVersion != "" {
 		return buildVersion
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "dev"
+	// Built from a checkout without a module version: the commit.
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "+dirty"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	return "dev-" + rev + dirty
 }
 
 // helpRequested carries a command's help text: run prints it to stdout
@@ -185,6 +202,7 @@ func (c *config) upstreamShown() string {
 // secrets are the configured values that must never be shown.
 func (c *config) secrets() []string {
 	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
+	s = append(s, c.authSecrets()...)
 	for _, v := range c.Upstream.Headers {
 		s = append(s, v)
 	}
@@ -297,7 +315,11 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	probed := make(chan struct{})
 	go func() {
 		defer close(probed)
-		probeUpstream(probeCtx, probe, log, c.secrets())
+		note := ""
+		if c.Tools.builtinModel() {
+			note = " (the built-in model " + bridge.BuiltinModel + " works without it)"
+		}
+		probeUpstream(probeCtx, probe, log, c.secrets(), note)
 	}()
 	defer func() { stopProbe(); <-probed }()
 

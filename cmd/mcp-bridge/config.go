@@ -36,6 +36,7 @@ type config struct {
 	Upstream upstreamConfig `yaml:"upstream"`
 	Tools    toolsConfig    `yaml:"tools"`
 	Auth     authConfig     `yaml:"auth"`
+	Policies policiesConfig `yaml:"policies"`
 	Limits   limitsConfig   `yaml:"limits"`
 	Log      logConfig      `yaml:"log"`
 	CORS     corsConfig     `yaml:"cors"`
@@ -49,6 +50,9 @@ type config struct {
 	Servers []mcpclient.ServerConfig `yaml:"-"`
 	// OpenAPIServers are the openapiServers entries, sorted by name.
 	OpenAPIServers []openapi.SpecConfig `yaml:"-"`
+	// ForwardIdentity is each mcpServers entry's forward_identity, by
+	// server name; nil when none has one.
+	ForwardIdentity map[string]forwardIdentity `yaml:"-"`
 	// Warnings are problems that do not stop the bridge.
 	Warnings []string `yaml:"-"`
 }
@@ -63,6 +67,8 @@ type upstreamConfig struct {
 	// minutes, a negative value no limit.
 	FirstByteTimeout duration `yaml:"first_byte_timeout"`
 	StallTimeout     duration `yaml:"stall_timeout"`
+	// ForwardIdentity sends the caller's name upstream in a header.
+	ForwardIdentity forwardIdentity `yaml:"forward_identity"`
 }
 
 type toolsConfig struct {
@@ -86,11 +92,6 @@ type toolsConfig struct {
 
 // builtinModel reports whether tools.builtin_model is on (the default).
 func (t toolsConfig) builtinModel() bool { return t.BuiltinModel == nil || *t.BuiltinModel }
-
-type authConfig struct {
-	APIKeys  []string `yaml:"api_keys"`
-	Disabled bool     `yaml:"disabled"`
-}
 
 type limitsConfig struct {
 	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
@@ -508,6 +509,7 @@ type serverEntry struct {
 	ExposeResources bool              `yaml:"expose_resources"`
 	EnvPassthrough  []string          `yaml:"env_passthrough"`
 	InheritEnv      bool              `yaml:"inherit_env"`
+	ForwardIdentity forwardIdentity   `yaml:"forward_identity"`
 }
 
 type toolFilter struct {
@@ -519,7 +521,7 @@ type toolFilter struct {
 // not refused, so that files written for other clients load.
 var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
 	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true,
-	"env_passthrough": true, "inherit_env": true}
+	"env_passthrough": true, "inherit_env": true, "forward_identity": true}
 
 // readServers reads mcpServers; names records where each server name is
 // defined.
@@ -571,6 +573,12 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 			return fmt.Errorf("%s: %w", at, err)
 		}
 		c.Servers = append(c.Servers, sc)
+		if e.ForwardIdentity.Header != "" {
+			if c.ForwardIdentity == nil {
+				c.ForwardIdentity = map[string]forwardIdentity{}
+			}
+			c.ForwardIdentity[name] = e.ForwardIdentity
+		}
 	}
 	sort.Slice(c.Servers, func(i, j int) bool { return c.Servers[i].Name < c.Servers[j].Name })
 	return nil
@@ -710,39 +718,11 @@ func (c *config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("%s: listen: expected host:port, got %q", where, c.Listen)
 	}
-	for i, k := range c.Auth.APIKeys {
-		if strings.TrimSpace(k) == "" {
-			return fmt.Errorf("%s: auth.api_keys[%d]: a key must not be empty", where, i)
-		}
-	}
-	return nil
+	return c.validateAuth(where)
 }
-
-// minKeyLength is the shortest API key accepted beyond loopback.
-const minKeyLength = 16
 
 // loopback reports whether the bridge listens on a loopback address only.
 func (c *config) loopback() bool {
 	host, _, _ := net.SplitHostPort(c.Listen)
 	return bridge.IsLoopbackHost(host)
-}
-
-// checkExposure refuses to listen beyond loopback with nothing guarding
-// the bridge, or with keys short enough to guess.
-func (c *config) checkExposure() error {
-	if c.loopback() || c.Auth.Disabled {
-		return nil
-	}
-	for i, k := range c.Auth.APIKeys {
-		if len(k) < minKeyLength {
-			return fmt.Errorf("refusing to listen on %s with auth.api_keys[%d] of %d characters: keys reachable from the network need at least %d "+
-				"(for example: openssl rand -hex 24)", c.Listen, i, len(k), minKeyLength)
-		}
-	}
-	if len(c.Auth.APIKeys) > 0 {
-		return nil
-	}
-	return fmt.Errorf("refusing to listen on %s without API keys: anyone who can reach it could run your MCP tools. "+
-		"Add keys (auth: {api_keys: [\"...\"]}), or say auth: {disabled: true} if something in front of the bridge guards it, "+
-		"or listen on 127.0.0.1", c.Listen)
 }

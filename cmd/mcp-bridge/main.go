@@ -54,6 +54,7 @@ Usage:
   mcp-bridge [-c FILE] prompts [--json] [NAME [JSON]]
                                             list prompts, or get one with arguments
   mcp-bridge [-c FILE] check                validate the config, connect every server, report
+  mcp-bridge hash-key KEY | -               print the sha256: form of a key for auth.keys
   mcp-bridge version                        print the version
 
 The config file is -c FILE, else $MCP_BRIDGE_CONFIG, else ./mcp-bridge.yaml if present.
@@ -96,6 +97,8 @@ func runCommand(ctx context.Context, cmd, cfgPath string, rest []string, stdout,
 		return promptsCmd(ctx, cfgPath, rest, stdout, stderr)
 	case "check":
 		return checkCmd(ctx, cfgPath, rest, stdout, stderr)
+	case "hash-key":
+		return hashKeyCmd(rest, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mcp-bridge", version())
 		return nil

@@ -18,8 +18,9 @@ const probeTimeout = 10 * time.Second
 // probeUpstream asks the upstream for its models once and logs whether it
 // answered, so that the first sign of an upstream that is down is a line
 // in the log at startup rather than a client's failed chat. It only logs;
-// serve goes on either way. secrets are removed from what it logs.
-func probeUpstream(ctx context.Context, up *llm.Client, log *slog.Logger, secrets []string) {
+// serve goes on either way. secrets are removed from what it logs; note
+// is added to a failure's line.
+func probeUpstream(ctx context.Context, up *llm.Client, log *slog.Logger, secrets []string, note string) {
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	list, err := up.Models(pctx)
@@ -29,7 +30,7 @@ func probeUpstream(ctx context.Context, up *llm.Client, log *slog.Logger, secret
 	case ctx.Err() != nil:
 		// serve is stopping: nobody needs the news.
 	default:
-		log.Warn(mcpclient.Redact(probeFailure(up.BaseURL(), err), secrets))
+		log.Warn(mcpclient.Redact(probeFailure(up.BaseURL(), err)+note, secrets))
 	}
 }
 
