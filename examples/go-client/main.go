@@ -1,5 +1,15 @@
 // Command go-client streams a chat completion through mcp-bridge with the
-// go-openai SDK: go run ./examples/go-client "What is 2 + 3?"
+// go-openai SDK. From a fresh clone, with the bridge running (see README,
+// Quick start):
+//
+//	go run ./examples/go-client '/everything__get-sum {"a": 2, "b": 3}'
+//
+// MODEL is the model, by default mcp-bridge/tools: the bridge's built-in
+// model, which needs no LLM, calls the tool a message names ("/TOOL {json}")
+// and lists the tools for any other message; with an LLM behind the bridge,
+// MODEL=llama3.1 go run ./examples/go-client "What is 2 + 3? Use a tool."
+// MCP_BRIDGE_URL is the bridge's base URL (default http://127.0.0.1:9090/v1),
+// MCP_BRIDGE_KEY an API key when the bridge has auth.api_keys.
 package main
 
 import (
@@ -16,15 +26,22 @@ import (
 func main() {
 	cfg := openai.DefaultConfig(os.Getenv("MCP_BRIDGE_KEY"))
 	cfg.BaseURL = "http://127.0.0.1:9090/v1"
+	if u := os.Getenv("MCP_BRIDGE_URL"); u != "" {
+		cfg.BaseURL = u
+	}
 	client := openai.NewClientWithConfig(cfg)
 
 	model := os.Getenv("MODEL")
 	if model == "" {
-		model = "llama3.1"
+		model = "mcp-bridge/tools"
+	}
+	prompt := strings.Join(os.Args[1:], " ")
+	if prompt == "" {
+		prompt = "What is 2 + 3? Use a tool."
 	}
 	stream, err := client.CreateChatCompletionStream(context.Background(), openai.ChatCompletionRequest{
 		Model:    model,
-		Messages: []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: strings.Join(os.Args[1:], " ")}},
+		Messages: []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: prompt}},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
