@@ -236,6 +236,15 @@ func New(opts Options) (*Server, error) {
 		events:  newEvents(log),
 	}
 	s.obs = observe.Multi(s.events, opts.Observer)
+	if opts.Observer != nil {
+		// The servers already up when the bridge is made have had their
+		// events; the observer starts from their state.
+		for _, sv := range opts.Tools.Servers() {
+			if sv.State == mcpclient.StateReady {
+				opts.Observer.ServerState(context.Background(), mcpclient.Event{Server: sv.Name, Kind: mcpclient.EventUp, Tools: sv.Tools})
+			}
+		}
+	}
 	if reg, ok := opts.Tools.(Registry); ok {
 		s.face = newFace(reg, opts.Version, log, opts.Limits)
 		s.face.obs, s.face.serverOf = s.obs, s.serverOf
@@ -391,6 +400,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if err != nil {
 			c.Response().Header().Set("Connection", "close")
+			s.deniedBy(c, err)
 			return toAPIError(err, s.opts.Secrets)
 		}
 		c.SetRequest(req.WithContext(auth.NewContext(req.Context(), p)))
