@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -60,6 +61,7 @@ func (s *Server) chat(c echo.Context) error {
 		ts:       ts,
 		tools:    mergeTools(cr.clientTools, cr.clientToolNames, ts),
 		messages: cr.messages,
+		reqID:    requestID(c),
 	}
 	stripped := stripDetails(cr.messages)
 	r.owner, r.conv = callerID(req, s.opts.Auth.Enabled()), conversationHash(stripped)
@@ -81,6 +83,22 @@ func (s *Server) chat(c echo.Context) error {
 	}
 
 	ctx := llm.WithHeaders(req.Context(), s.upstreamHeaders(p))
+	rec := &observe.ChatRecord{ChatStart: observe.ChatStart{RequestID: r.reqID, Identity: identity(p), Model: cr.model,
+		Upstream: s.upstreamName(cr.model), Stream: cr.stream,
+		UserID: req.Header.Get("X-OpenWebUI-User-Id"), ChatID: req.Header.Get("X-OpenWebUI-Chat-Id")}}
+	ctx = s.obs.ChatStarted(ctx, &rec.ChatStart)
+	if cr.stream {
+		s.obs.ActiveStreams(ctx, 1)
+		defer s.obs.ActiveStreams(ctx, -1)
+	}
+	start := time.Now()
+	// The record is completed below, however the request ends.
+	rec.Status, rec.Outcome = http.StatusOK, observe.ChatOK
+	defer func() {
+		rec.Rounds, rec.ToolCalls, rec.Duration = r.rounds, len(r.records), time.Since(start)
+		rec.PromptTokens, rec.CompletionTokens = r.usage.PromptTokens, r.usage.CompletionTokens
+		s.obs.ChatFinished(context.WithoutCancel(ctx), rec)
+	}()
 	// What was used is counted however the request ends.
 	defer func() {
 		if err := s.opts.Limits.Spend(context.WithoutCancel(ctx), p, int64(r.usage.TotalTokens)); err != nil {
@@ -101,6 +119,7 @@ func (s *Server) chat(c echo.Context) error {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			// The client went away; there is no one to tell.
 			s.log.Debug("client went away", "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			rec.Status, rec.Outcome, rec.Error = statusClientClosed, observe.ChatCancelled, "the client went away"
 			return nil
 		}
 		ae := toAPIError(err, s.opts.Secrets)
@@ -110,6 +129,7 @@ func (s *Server) chat(c echo.Context) error {
 				Message: mcpclient.Redact(bad.msg, s.opts.Secrets)}
 		}
 		s.log.Warn("chat request failed", "err", ae.Message, "status", ae.Status, "started", r.out.started())
+		rec.Status, rec.Outcome, rec.Error = statusOf(ae, r.out.started()), observe.ChatError, ae.Message
 		if r.out.started() {
 			// After the first byte the status is sent; all that is left is
 			// an error event and the end of the stream.

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,7 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
-	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -27,7 +28,11 @@ const activityStream = "activity"
 // Each caller sees only the activity of what it may use: subscribers
 // with one view (auth.Principal.ViewKey) share one stream, and an event
 // goes to the streams whose view allows its tool or server.
+//
+// It is an observe.Observer: tool calls of every face and registry
+// events reach it with the other observers'.
 type events struct {
+	observe.Nop
 	srv *sse.Server
 	log *slog.Logger
 
@@ -105,17 +110,20 @@ func (e *events) stream(p *auth.Principal) (string, bool) {
 	return id, true
 }
 
-func (e *events) toolStarted(c llm.ToolCall, server string) {
-	e.publish(activity{Type: "tool_call_started", Tool: c.Name, Server: server, CallID: c.ID})
+var _ observe.Observer = (*events)(nil)
+
+func (e *events) ToolCallStarted(ctx context.Context, s *observe.ToolCallStart) context.Context {
+	e.publish(activity{Type: "tool_call_started", Tool: s.Tool, Server: s.Server, CallID: s.CallID})
+	return ctx
 }
 
-func (e *events) toolFinished(o toolOutcome) {
-	isErr, ms := o.isError, o.dur.Milliseconds()
-	e.publish(activity{Type: "tool_call_finished", Tool: o.call.Name, Server: o.server, CallID: o.call.ID, IsError: &isErr, DurationMS: &ms})
+func (e *events) ToolCallFinished(_ context.Context, r *observe.ToolCallRecord) {
+	isErr, ms := r.Outcome != observe.OutcomeOK, r.Duration.Milliseconds()
+	e.publish(activity{Type: "tool_call_finished", Tool: r.Tool, Server: r.Server, CallID: r.CallID, IsError: &isErr, DurationMS: &ms})
 }
 
-// server publishes a registry event.
-func (e *events) server(ev mcpclient.Event) {
+// ServerState publishes a registry event.
+func (e *events) ServerState(_ context.Context, ev mcpclient.Event) {
 	a := activity{Server: ev.Server, Error: ev.Err}
 	switch ev.Kind {
 	case "up":

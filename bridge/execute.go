@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -21,6 +22,10 @@ type toolOutcome struct {
 	text    string
 	isError bool
 	dur     time.Duration
+	// outcome is one of observe's Outcome constants; resultBytes the
+	// size of what the tool answered.
+	outcome     string
+	resultBytes int
 }
 
 // execute runs calls concurrently (at most MaxParallel at a time) and
@@ -41,7 +46,9 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 				outcomes[i] = r.callTool(ctx, calls[i])
 				<-slots
 			case <-ctx.Done():
-				outcomes[i] = toolOutcome{call: calls[i], isError: true, text: "Error: the request ended before the tool ran."}
+				outcomes[i] = toolOutcome{call: calls[i], isError: true, text: "Error: the request ended before the tool ran.",
+					outcome: observe.OutcomeCancelled, server: r.s.serverOf(calls[i].Name)}
+				r.toolFinished(ctx, r.toolStart(calls[i]), outcomes[i])
 			}
 			finished <- i
 		}()
@@ -63,7 +70,6 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 		return nil, context.Cause(ctx)
 	}
 	for _, o := range outcomes {
-		r.s.events.toolFinished(o)
 		r.records = append(r.records, toolRecord{ID: o.call.ID, Name: o.call.Name, Server: o.server,
 			Arguments: argumentsForRecord(o.call.Arguments), IsError: o.isError, DurationMS: o.dur.Milliseconds()})
 	}
@@ -84,15 +90,27 @@ func (r *run) execute(ctx context.Context, calls []llm.ToolCall) ([]toolOutcome,
 	return outcomes, nil
 }
 
-// callTool runs one call and turns whatever happens into text for the model.
-func (r *run) callTool(ctx context.Context, c llm.ToolCall) toolOutcome {
-	o := toolOutcome{call: c}
+// toolStart describes a chat tool call for the observer.
+func (r *run) toolStart(c llm.ToolCall) *observe.ToolCallStart {
+	return &observe.ToolCallStart{RequestID: r.reqID, Identity: identity(r.p), Face: observe.FaceChat,
+		Tool: c.Name, CallID: c.ID, Arguments: json.RawMessage(c.Arguments)}
+}
+
+// callTool runs one call and turns whatever happens into text for the
+// model. The observer hears of every call, run or refused.
+func (r *run) callTool(ctx context.Context, c llm.ToolCall) (o toolOutcome) {
+	st := r.toolStart(c)
+	defer func() { r.toolFinished(ctx, st, o) }()
+	o = toolOutcome{call: c, outcome: observe.OutcomeDenied}
 	tool, ok := r.ts.lookup(c.Name)
 	if !ok {
 		o.isError = true
 		o.text = fmt.Sprintf("Error: there is no tool named %q. Use one of the tools you were given, with its exact name.", c.Name)
-		if _, exists := r.s.tools.get(nil).lookup(c.Name); exists {
+		if t, exists := r.s.tools.get(nil).lookup(c.Name); exists {
+			o.server = t.Server
 			o.text = fmt.Sprintf("Error: the tool %q is not permitted for this caller. Use one of the tools you were given.", c.Name)
+		} else {
+			o.outcome = observe.OutcomeFailed
 		}
 		return o
 	}
@@ -102,10 +120,15 @@ func (r *run) callTool(ctx context.Context, c llm.ToolCall) toolOutcome {
 		return o
 	}
 	o.server = tool.Server
-	r.s.events.toolStarted(c, tool.Server)
+	st.Server = tool.Server
+	ctx = r.s.obs.ToolCallStarted(ctx, st)
 	start := time.Now()
 	res, err := r.s.opts.Tools.Call(ctx, c.Name, json.RawMessage(c.Arguments))
 	o.dur = time.Since(start)
+	o.outcome = observe.OutcomeOf(ctx, err, err == nil && res.IsError)
+	if err == nil {
+		o.resultBytes = len(res.Text)
+	}
 	switch {
 	case err != nil:
 		o.isError = true

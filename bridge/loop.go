@@ -52,6 +52,8 @@ type run struct {
 	owner    string            // the caller, for mixed turns (callerID)
 	conv     [32]byte          // hash of the client's conversation (conversationHash)
 	grown    bool              // messages differ from what the client sent
+	reqID    string            // the request's id, for observers
+	rounds   int               // upstream rounds started
 
 	usage   llm.Usage
 	records []toolRecord

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -48,6 +50,10 @@ type face struct {
 	version string
 	log     *slog.Logger
 	limits  *auth.Limits
+	// obs hears of the face's tool calls; serverOf names a tool's server
+	// ("" for none). Both are set by New.
+	obs      observe.Observer
+	serverOf func(tool string) string
 
 	mu     sync.Mutex
 	closed bool
@@ -60,7 +66,8 @@ type face struct {
 const maxFaceViews = 256
 
 func newFace(reg Registry, version string, log *slog.Logger, limits *auth.Limits) *face {
-	f := &face{reg: reg, version: version, log: log, limits: limits, views: map[string]*faceView{}, owners: map[string]*auth.Principal{}}
+	f := &face{reg: reg, version: version, log: log, limits: limits, views: map[string]*faceView{}, owners: map[string]*auth.Principal{},
+		obs: observe.Nop{}, serverOf: func(string) string { return "" }}
 	f.view(nil) // the full view, synced from the start
 	return f
 }
@@ -381,14 +388,29 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 				owner = o
 			}
 		}
-		if _, err := f.f.limits.Request(ctx, owner); err != nil {
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		st := &observe.ToolCallStart{Identity: identity(owner), Face: observe.FaceMCP, Server: f.f.serverOf(name),
+			Tool: name, Arguments: req.Params.Arguments}
+		if req.Extra != nil && req.Extra.Header != nil {
+			st.RequestID = req.Extra.Header.Get("X-Request-Id")
 		}
-		if _, err := f.f.limits.ToolCall(ctx, owner); err != nil {
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		rec := &observe.ToolCallRecord{ToolCallStart: *st, Outcome: observe.OutcomeDenied}
+		for _, check := range []func(context.Context, *auth.Principal) (auth.Decision, error){f.f.limits.Request, f.f.limits.ToolCall} {
+			if _, err := check(ctx, owner); err != nil {
+				f.f.denied(ctx, rec, err)
+				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+			}
 		}
+		ctx = f.f.obs.ToolCallStarted(ctx, st)
 		ctx = mcpclient.WithCaller(callContext(ctx, owner), &faceCaller{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
+		start := time.Now()
 		res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
+		rec.Duration, rec.Outcome = time.Since(start), observe.OutcomeOf(ctx, err, err == nil && res.IsError)
+		if err == nil {
+			rec.ResultBytes = resultBytes(res)
+		} else {
+			rec.Error = err.Error()
+		}
+		f.f.obs.ToolCallFinished(ctx, rec)
 		if err == nil {
 			return res, nil
 		}
@@ -400,6 +422,33 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 		// arguments): a result the client can show, as for a tool error.
 		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
 	}
+}
+
+// denied reports a call refused by the limits.
+func (f *face) denied(ctx context.Context, rec *observe.ToolCallRecord, err error) {
+	d := &observe.Denial{RequestID: rec.RequestID, Identity: rec.Identity, Reason: err.Error(), Route: "mcp", Tool: rec.Tool}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		d.Status, d.Code = ae.Status, ae.Code
+	}
+	rec.Error = err.Error()
+	f.obs.Denied(ctx, d)
+	f.obs.ToolCallFinished(ctx, rec)
+}
+
+// resultBytes is the size of a result's text and structured content.
+func resultBytes(res *mcp.CallToolResult) int {
+	n := 0
+	for _, c := range res.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			n += len(t.Text)
+		}
+	}
+	if res.StructuredContent != nil {
+		b, _ := json.Marshal(res.StructuredContent)
+		n += len(b)
+	}
+	return n
 }
 
 func (f *faceView) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {

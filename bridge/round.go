@@ -9,7 +9,9 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 )
 
@@ -22,9 +24,36 @@ type errBadUpstream struct{ msg string }
 
 func (e *errBadUpstream) Error() string { return e.msg }
 
-// round sends one upstream request and reads its answer.
-func (r *run) round(ctx context.Context, n int) (*roundResult, error) {
+// round sends one upstream request and reads its answer, telling the
+// observer of the round and of the upstream's first byte.
+func (r *run) round(ctx context.Context, n int) (res *roundResult, err error) {
+	r.rounds = n
+	up := r.s.upstreamName(r.req.model)
+	rs := &observe.RoundStart{RequestID: r.reqID, Round: n, Model: r.req.model, Upstream: up}
+	ctx = r.s.obs.RoundStarted(ctx, rs)
+	start := time.Now()
+	defer func() {
+		rec := &observe.RoundRecord{RoundStart: *rs, Duration: time.Since(start), Err: err}
+		if res != nil {
+			rec.ToolCalls = len(res.calls)
+			if res.usage != nil {
+				rec.PromptTokens, rec.CompletionTokens = res.usage.PromptTokens, res.usage.CompletionTokens
+			}
+		}
+		r.s.obs.RoundFinished(ctx, rec)
+	}()
 	resp, err := r.s.upstreamFor(r.req.model).ChatCompletionsBuffers(ctx, r.upstreamBody(n))
+	ur := &observe.UpstreamRecord{Upstream: up, FirstByte: time.Since(start)}
+	var ue *llm.Error
+	switch {
+	case err == nil:
+		ur.Code = resp.StatusCode
+	case errors.As(err, &ue):
+		ur.Code = ue.StatusCode
+	}
+	if ctx.Err() == nil || ur.Code != 0 {
+		r.s.obs.UpstreamRequest(ctx, ur)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -139,6 +140,13 @@ type Options struct {
 	// closing the connections, so that no answer is cut without a word.
 	// nil means requests are never ended this way.
 	Shutdown context.Context
+	// Observer is told of what happens (chat requests, tool calls on
+	// every face, refusals, HTTP and upstream requests, servers, reloads),
+	// besides the activity feed, which always is. A *observe.Metrics in it
+	// is served at GET /metrics behind the keys unless it has a listener
+	// of its own; a failing observe.Checker in it makes /readyz 503. nil
+	// means the activity feed alone.
+	Observer observe.Observer
 }
 
 // Server serves the bridge's HTTP routes. Create it with New.
@@ -149,7 +157,8 @@ type Server struct {
 	tools   *toolCache
 	pending *pendingTurns
 	events  *events
-	face    *face // nil when Tools is not a Registry
+	obs     observe.Observer // the feed and Options.Observer
+	face    *face            // nil when Tools is not a Registry
 	origin  *originPolicy
 }
 
@@ -226,8 +235,19 @@ func New(opts Options) (*Server, error) {
 		origin:  newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
 		events:  newEvents(log),
 	}
+	s.obs = observe.Multi(s.events, opts.Observer)
+	if opts.Observer != nil {
+		// The servers already up when the bridge is made have had their
+		// events; the observer starts from their state.
+		for _, sv := range opts.Tools.Servers() {
+			if sv.State == mcpclient.StateReady {
+				opts.Observer.ServerState(context.Background(), mcpclient.Event{Server: sv.Name, Kind: mcpclient.EventUp, Tools: sv.Tools})
+			}
+		}
+	}
 	if reg, ok := opts.Tools.(Registry); ok {
 		s.face = newFace(reg, opts.Version, log, opts.Limits)
+		s.face.obs, s.face.serverOf = s.obs, s.serverOf
 	}
 	s.echo = s.routes()
 	return s, nil
@@ -257,7 +277,7 @@ func (s *Server) Publish(ev mcpclient.Event) {
 	if s.face != nil {
 		s.face.sync()
 	}
-	s.events.server(ev)
+	s.obs.ServerState(context.Background(), ev)
 }
 
 // ResourceUpdated passes a resource update from a server to the MCP
@@ -285,6 +305,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.httpError
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
+	e.Use(s.observeHTTP)
 	e.Use(s.origin.middleware)
 	e.Use(s.bodyDeadline)
 	e.GET("/healthz", s.healthz)
@@ -303,6 +324,9 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/v1/models", s.models)
 	api.GET("/models", s.models)
 	api.GET("/v1/events", s.events.serve)
+	if m, ok := observe.Find[*observe.Metrics](s.opts.Observer); ok && !m.OwnListener() {
+		api.GET("/metrics", echo.WrapHandler(m.Handler()))
+	}
 	s.mountOpenAPI(api)
 	if s.face != nil {
 		s.mountMCP(api)
@@ -376,6 +400,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if err != nil {
 			c.Response().Header().Set("Connection", "close")
+			s.deniedBy(c, err)
 			return toAPIError(err, s.opts.Secrets)
 		}
 		c.SetRequest(req.WithContext(auth.NewContext(req.Context(), p)))
@@ -426,7 +451,9 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz reports each MCP server's state; it answers 503 while any enabled
-// server is not ready, so that a deployment can wait for the tools. When
+// server is not ready, so that a deployment can wait for the tools, and
+// while an observe.Checker of Options.Observer fails (the audit log
+// cannot write), with the reason. When
 // API keys are configured, the details (servers, their errors, tool
 // counts) are given only to a request with a key.
 func (s *Server) readyz(c echo.Context) error {
@@ -439,8 +466,12 @@ func (s *Server) readyz(c echo.Context) error {
 		Error     string `json:"error,omitempty"`
 	}
 	all := s.opts.Tools.Servers()
+	obsErr := observe.Healthy(s.opts.Observer)
 	if !s.keyOK(c.Request()) {
 		// Without a key: ready or not, nothing about the servers.
+		if obsErr != nil {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
+		}
 		for _, sv := range all {
 			if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
 				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
@@ -456,5 +487,11 @@ func (s *Server) readyz(c echo.Context) error {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}
 	}
-	return c.JSON(code, map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())})
+	body := map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())}
+	if obsErr != nil {
+		// The audit log cannot write: what happens is not being recorded.
+		body["status"], code = "degraded", http.StatusServiceUnavailable
+		body["error"] = mcpclient.Redact(obsErr.Error(), s.opts.Secrets)
+	}
+	return c.JSON(code, body)
 }

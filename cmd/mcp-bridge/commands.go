@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -261,6 +263,11 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	obs, err := c.newObservers(log)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
 	// Ended when a shutdown's drain time has passed: the chat requests
 	// still running then end with an error their clients can read.
 	abortCtx, abort := context.WithCancel(context.Background())
@@ -291,7 +298,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
 		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
 		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.builtinModel(),
-		Shutdown: abortCtx,
+		Shutdown: abortCtx, Observer: obs.observer(),
 	})
 	if err != nil {
 		return err
@@ -311,6 +318,26 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	regCtx, stopReg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopReg()
 	reg.Start(regCtx)
+
+	if c.Metrics.Listen != "" {
+		if err := obs.serveMetrics(regCtx, c.Metrics.Listen, log); err != nil {
+			return err
+		}
+	}
+	// SIGHUP: logrotate renamed the audit file.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				obs.reopenAudit()
+			case <-regCtx.Done():
+				return
+			}
+		}
+	}()
 
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)

@@ -43,6 +43,8 @@ type config struct {
 	OpenAPI  openAPIConfig  `yaml:"openapi"`
 	MCP      mcpFaceConfig  `yaml:"mcp"`
 	Sampling samplingConfig `yaml:"sampling"`
+	Audit    auditConfig    `yaml:"audit"`
+	Metrics  metricsConfig  `yaml:"metrics"`
 	// Roots are offered to MCP servers that ask for them: directories
 	// (made file:// URIs) or URIs.
 	Roots []string `yaml:"roots"`
@@ -262,6 +264,9 @@ var scalars = []scalar{
 	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model }), ""},
 	{"log.level", setString(func(c *config) *string { return &c.Log.Level }), "info"},
 	{"log.format", setString(func(c *config) *string { return &c.Log.Format }), "text"},
+	{"audit.file", setString(func(c *config) *string { return &c.Audit.File }), ""},
+	{"audit.arguments", setString(func(c *config) *string { return &c.Audit.Arguments }), "redacted"},
+	{"metrics.listen", setString(func(c *config) *string { return &c.Metrics.Listen }), ""},
 }
 
 // envName is the variable that overrides a dotted key.
@@ -718,6 +723,9 @@ func (c *config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("%s: listen: expected host:port, got %q", where, c.Listen)
+	}
+	if err := c.validateObserve(where); err != nil {
+		return err
 	}
 	return c.validateAuth(where)
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/bridge"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
+)
+
+// auditConfig is the audit section: the audit log.
+type auditConfig struct {
+	// File is where the audit log goes ("-" for standard output); empty
+	// means no audit log. It is reopened on SIGHUP (logrotate).
+	File string `yaml:"file"`
+	// Arguments is how tool arguments are logged: none, redacted or full.
+	// Empty means redacted.
+	Arguments string `yaml:"arguments"`
+}
+
+// metricsConfig is the metrics section.
+type metricsConfig struct {
+	// Listen, when set, serves /metrics on its own address without keys
+	// (loopback only, unless auth.disabled); empty means /metrics is a
+	// route of the bridge, behind the keys.
+	Listen string `yaml:"listen"`
+}
+
+// validateObserve checks the audit and metrics sections.
+func (c *config) validateObserve(where string) error {
+	switch c.Audit.Arguments {
+	case "", observe.ArgumentsNone, observe.ArgumentsRedacted, observe.ArgumentsFull:
+	default:
+		return fmt.Errorf("%s: audit.arguments: expected none, redacted or full, got %q", where, c.Audit.Arguments)
+	}
+	if c.Audit.Arguments != "" && c.Audit.File == "" {
+		return fmt.Errorf("%s: audit.arguments is set but audit.file is not: name a file, or \"-\" for standard output", where)
+	}
+	if l := c.Metrics.Listen; l != "" {
+		host, _, err := net.SplitHostPort(l)
+		if err != nil {
+			return fmt.Errorf("%s: metrics.listen: expected host:port, got %q", where, l)
+		}
+		if !bridge.IsLoopbackHost(host) && !c.Auth.Disabled {
+			return fmt.Errorf("%s: metrics.listen: %q is not a loopback address; /metrics on its own listener has no keys, "+
+				"so it may listen beyond loopback only with auth: {disabled: true}", where, l)
+		}
+	}
+	return nil
+}
+
+// observers are the audit log and metrics the config asks for.
+type observers struct {
+	audit   *observe.Audit   // nil without audit.file
+	metrics *observe.Metrics // always
+}
+
+// newObservers opens the audit log and makes the metrics.
+func (c *config) newObservers(log *slog.Logger) (*observers, error) {
+	o := &observers{metrics: observe.NewMetrics(&observe.MetricsOptions{OwnListener: c.Metrics.Listen != ""})}
+	if c.Audit.File != "" {
+		a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments,
+			Secrets: c.secrets(), Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		o.audit = a
+	}
+	return o, nil
+}
+
+// observer is what the bridge tells.
+func (o *observers) observer() observe.Observer {
+	if o.audit == nil {
+		return o.metrics
+	}
+	return observe.Multi(o.metrics, o.audit)
+}
+
+// reopenAudit starts a new audit file under the configured name, after
+// logrotate renamed the old one (SIGHUP).
+func (o *observers) reopenAudit() {
+	if o.audit != nil {
+		_ = o.audit.Reopen() // a failure is logged, and the old file stays
+	}
+}
+
+func (o *observers) close() {
+	if o.audit != nil {
+		_ = o.audit.Close()
+	}
+}
+
+// serveMetrics serves /metrics on addr without keys until ctx ends.
+func (o *observers) serveMetrics(ctx context.Context, addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", o.metrics.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return nil
+}

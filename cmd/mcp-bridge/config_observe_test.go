@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestConfigObserveValidation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  config
+		want string
+	}{
+		{"bad arguments", config{Audit: auditConfig{File: "-", Arguments: "some"}}, "audit.arguments: expected none, redacted or full"},
+		{"arguments without file", config{Audit: auditConfig{Arguments: "full"}}, "audit.file is not"},
+		{"metrics listen not host:port", config{Metrics: metricsConfig{Listen: "9091"}}, "metrics.listen: expected host:port"},
+		{"metrics beyond loopback", config{Metrics: metricsConfig{Listen: "0.0.0.0:9091"}}, "not a loopback address"},
+	} {
+		if err := c.cfg.validateObserve("f.yaml"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	ok := config{Audit: auditConfig{File: "-", Arguments: "none"}, Metrics: metricsConfig{Listen: "127.0.0.1:9091"}}
+	if err := ok.validateObserve("f.yaml"); err != nil {
+		t.Errorf("valid sections refused: %v", err)
+	}
+	ok.Metrics.Listen, ok.Auth.Disabled = "0.0.0.0:9091", true
+	if err := ok.validateObserve("f.yaml"); err != nil {
+		t.Errorf("metrics beyond loopback with auth disabled refused: %v", err)
+	}
+}
+
+// serve writes the audit log, reopens it on SIGHUP, and serves /metrics
+// without keys on metrics.listen, not on its own routes.
+func TestServeAuditAndMetricsListen(t *testing.T) {
+	const key = "serve-key-0123456789abcdef"
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	metricsAddr := freeAddr(t)
+	s := startServe(t, map[string]any{
+		"auth":    map[string]any{"api_keys": []string{key}},
+		"audit":   map[string]any{"file": path, "arguments": "redacted"},
+		"metrics": map[string]any{"listen": metricsAddr},
+	})
+	deny := func() {
+		req, _ := http.NewRequest("GET", "http://"+s.addr+"/v1/models", nil)
+		req.Header.Set("Authorization", "Bearer not-the-key-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	deny()
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// The new file appears once the signal is handled.
+	for i := 0; ; i++ {
+		deny()
+		if data, _ := os.ReadFile(path); bytes.Contains(data, []byte(`"event":"denied"`)) {
+			break
+		}
+		if i == 200 {
+			t.Fatal("no new audit file after SIGHUP")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	if !bytes.Contains(old, []byte(`"event":"denied"`)) || bytes.Contains(old, []byte("not-the-key")) {
+		t.Fatalf("renamed audit file: %s", old)
+	}
+
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`mcp_bridge_http_requests_total{code="401",route="/v1/models"}`)) {
+		t.Fatalf("metrics.listen /metrics: %d\n%s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest("GET", "http://"+s.addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the bridge's routes with metrics.listen set: %d", resp.StatusCode)
+	}
+}
