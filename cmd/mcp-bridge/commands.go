@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -161,11 +163,7 @@ type registryHooks struct {
 // newRegistry builds the registry of the configured servers: mcpServers
 // and openapiServers.
 func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Registry {
-	servers := append([]mcpclient.ServerConfig(nil), c.Servers...)
-	for _, sc := range c.OpenAPIServers {
-		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: h.onWarning, Version: version()}))
-	}
-	return mcpclient.NewRegistry(servers, &mcpclient.Options{
+	return mcpclient.NewRegistry(c.registryServers(log, h), &mcpclient.Options{
 		Logger:              log,
 		CallTimeout:         time.Duration(c.Tools.CallTimeout),
 		MaxConcurrency:      c.Tools.MaxConcurrency,
@@ -253,7 +251,6 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	defer authn.Close()
 	// The startup probe asks once: retries would only add warnings.
 	probeOpts := c.upstreamOptions(nil)
 	probeOpts.MaxRetries = -1
@@ -269,7 +266,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	var srv *bridge.Server
 	events := make(chan mcpclient.Event, 64)
 	// srv is set before the registry starts, so the hooks below see it.
-	reg := newRegistry(c, log, registryHooks{
+	hooks := registryHooks{
 		onEvent: func(ev mcpclient.Event) {
 			select {
 			case events <- ev:
@@ -279,23 +276,17 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		onResourceUpdated: func(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
 			srv.ResourceUpdated(ctx, p)
 		},
-	})
-	srv, err = bridge.New(bridge.Options{
-		Upstream: up, Tools: reg, Logger: log,
-		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
-		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
-		MaxBodyBytes: c.Limits.MaxBodyBytes, Auth: authn, Secrets: c.secrets(), Version: version(),
-		ForwardIdentityHeader: c.Upstream.ForwardIdentity.Header,
-		SamplingModel:         c.Sampling.Model,
-		AllowedOrigins:        c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
-		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
-		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
-		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.builtinModel(),
-		Shutdown: abortCtx,
-	})
+	}
+	reg := newRegistry(c, log, hooks)
+	opts := c.serverSettings(up, authn)
+	opts.Tools, opts.Logger, opts.Shutdown = reg, log, abortCtx
+	srv, err = bridge.New(opts)
 	if err != nil {
+		_ = authn.Close()
 		return err
 	}
+	rl := newReloader(c, authn, log, srv, reg, hooks)
+	defer rl.close()
 	go func() {
 		for ev := range events {
 			srv.Publish(ev)
@@ -329,11 +320,43 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	}()
 	defer func() { stopProbe(); <-probed }()
 
-	select {
-	case err := <-serveErr:
-		_ = reg.Close()
-		return err
-	case <-ctx.Done():
+	// SIGHUP and changes of the file reload the configuration; SIGHUP is
+	// also where other things reopen their files.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	fileChanged := make(chan struct{}, 1)
+	if c.File != "" {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		err := watchConfig(watchCtx, c.File, func() {
+			select {
+			case fileChanged <- struct{}{}:
+			default: // a reload is already due
+			}
+		})
+		if err != nil {
+			log.Warn("the config file is not watched: reload with SIGHUP", "err", err)
+		}
+	}
+serving:
+	for {
+		select {
+		case err := <-serveErr:
+			_ = reg.Close()
+			return err
+		case <-ctx.Done():
+			break serving
+		case <-hup:
+			// TODO(observe): reopenAudit() here, before the reload.
+			if c.File != "" {
+				rl.reload(ctx, "SIGHUP")
+			}
+		case <-fileChanged:
+			if rl.changed() {
+				rl.reload(ctx, "file changed")
+			}
+		}
 	}
 	timeout := time.Duration(c.Limits.ShutdownTimeout)
 	if timeout <= 0 {
