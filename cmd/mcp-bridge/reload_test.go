@@ -204,7 +204,7 @@ func TestServeReload(t *testing.T) {
 		return c != nil && c["error"] != nil
 	})
 	c := ready["config"].(map[string]any)
-	mustContain(t, "/readyz config.error", c["error"].(string), path, "line 3")
+	mustContain(t, "/readyz config.error", c["error"].(string), path, "line 3", "tools.max_rounds")
 	if c["loaded_at"] == nil {
 		t.Error("/readyz config has no loaded_at")
 	}
