@@ -131,6 +131,13 @@ func commandFlags(name string, cfgPath *string, args []string, stderr io.Writer,
 
 // newLogger builds the process logger from the config.
 func newLogger(c *config, w io.Writer) *slog.Logger {
+	// Every line passes the redactor: configured secrets, servers' header
+	// and env values, credentials in URLs.
+	return slog.New(mcpclient.NewRedactingHandler(logHandler(c, w), c.secrets()))
+}
+
+// logHandler is the handler of the config's log settings, unredacted.
+func logHandler(c *config, w io.Writer) slog.Handler {
 	var level slog.Level
 	switch strings.ToLower(c.Log.Level) {
 	case "debug":
@@ -145,9 +152,7 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 	if c.Log.Format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	// Every line passes the redactor: configured secrets, servers' header
-	// and env values, credentials in URLs.
-	return slog.New(mcpclient.NewRedactingHandler(h, c.secrets()))
+	return h
 }
 
 // registryHooks are what a command wants to hear from the registry, and
@@ -236,7 +241,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	log := newLogger(c, stderr)
+	log, setSecrets := newReloadableLogger(c, stderr)
 	for _, w := range c.Warnings {
 		log.Warn(w)
 	}
@@ -286,7 +291,27 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		return err
 	}
 	rl := newReloader(c, authn, log, srv, reg, hooks)
+	rl.setSecrets = setSecrets
 	defer rl.close()
+	// SIGHUP and changes of the file reload the configuration; SIGHUP is
+	// also where other things reopen their files.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	fileChanged := make(chan struct{}, 1)
+	if c.File != "" {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		err := watchConfig(watchCtx, c.File, func() {
+			select {
+			case fileChanged <- struct{}{}:
+			default: // a reload is already due
+			}
+		})
+		if err != nil {
+			log.Warn("the config file is not watched: reload with SIGHUP", "err", err)
+		}
+	}
 	go func() {
 		for ev := range events {
 			srv.Publish(ev)
@@ -320,25 +345,6 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	}()
 	defer func() { stopProbe(); <-probed }()
 
-	// SIGHUP and changes of the file reload the configuration; SIGHUP is
-	// also where other things reopen their files.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	fileChanged := make(chan struct{}, 1)
-	if c.File != "" {
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		err := watchConfig(watchCtx, c.File, func() {
-			select {
-			case fileChanged <- struct{}{}:
-			default: // a reload is already due
-			}
-		})
-		if err != nil {
-			log.Warn("the config file is not watched: reload with SIGHUP", "err", err)
-		}
-	}
 serving:
 	for {
 		select {

@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -33,6 +36,9 @@ type reloader struct {
 	srv   *bridge.Server
 	reg   *mcpclient.Registry
 	hooks registryHooks
+
+	// setSecrets changes the secrets the log hides; nil changes none.
+	setSecrets func([]string)
 
 	cur      *config
 	authn    *auth.Authenticator // closed when replaced, and by close
@@ -79,6 +85,10 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 	}
 	if err != nil {
 		return r.refuse(why, err)
+	}
+	if r.setSecrets != nil {
+		// The old secrets stay hidden too: requests in flight use them.
+		r.setSecrets(append(c.secrets(), r.cur.secrets()...))
 	}
 	up, err := llm.NewClient(c.upstreamOptions(r.log))
 	if err != nil {
@@ -227,4 +237,47 @@ func watchConfig(ctx context.Context, path string, changed func()) error {
 		}
 	}()
 	return nil
+}
+
+// newReloadableLogger is newLogger whose secrets a reload can change with
+// the function it returns.
+func newReloadableLogger(c *config, w io.Writer) (*slog.Logger, func([]string)) {
+	secrets := new(atomic.Pointer[[]string])
+	list := c.secrets()
+	secrets.Store(&list)
+	h := &reloadableRedactor{next: logHandler(c, w), secrets: secrets}
+	return slog.New(h), func(s []string) { secrets.Store(&s) }
+}
+
+// reloadableRedactor hides the current secrets in every record and in
+// the attributes given to WithAttrs, which it keeps until each record is
+// handled so that secrets added later are hidden in them too.
+type reloadableRedactor struct {
+	next    slog.Handler
+	secrets *atomic.Pointer[[]string]
+	ops     []func(slog.Handler) slog.Handler // WithAttrs and WithGroup, in order
+}
+
+func (h *reloadableRedactor) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *reloadableRedactor) Handle(ctx context.Context, r slog.Record) error {
+	out := mcpclient.NewRedactingHandler(h.next, *h.secrets.Load())
+	for _, op := range h.ops {
+		out = op(out)
+	}
+	return out.Handle(ctx, r)
+}
+
+func (h *reloadableRedactor) with(op func(slog.Handler) slog.Handler) slog.Handler {
+	return &reloadableRedactor{next: h.next, secrets: h.secrets, ops: append(slices.Clip(h.ops), op)}
+}
+
+func (h *reloadableRedactor) WithAttrs(as []slog.Attr) slog.Handler {
+	return h.with(func(n slog.Handler) slog.Handler { return n.WithAttrs(as) })
+}
+
+func (h *reloadableRedactor) WithGroup(name string) slog.Handler {
+	return h.with(func(n slog.Handler) slog.Handler { return n.WithGroup(name) })
 }

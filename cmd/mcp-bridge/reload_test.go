@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,4 +216,49 @@ func TestServeReload(t *testing.T) {
 		t.Errorf("after the refused file: added__pid %d", code)
 	}
 	mustContain(t, "log", s.stderr.String(), "configuration reloaded", "configuration not reloaded")
+}
+
+// SIGHUP reloads the file even when it did not change; a change of a
+// setting read only at startup is logged as needing a restart.
+func TestServeReloadSIGHUPAndRestartKeys(t *testing.T) {
+	up := llmtest.NewServer(t)
+	cfg := map[string]any{
+		"upstream":   map[string]any{"base_url": up.URL},
+		"mcpServers": map[string]any{"keep": stdioServer("keep")},
+	}
+	s, path := startServeFile(t, cfg, "")
+	logged := func(what string) func() bool {
+		return func() bool { return strings.Contains(s.stderr.String(), what) }
+	}
+
+	cfg["listen"] = freeAddr(t)
+	cfg["tools"] = map[string]any{"call_timeout": "5s"}
+	replaceFile(t, path, jsonText(t, cfg))
+	waitUntil(t, "the reload of the changed file", logged(`why="file changed"`))
+	mustContain(t, "log", s.stderr.String(), "listen changed: restart to apply", "tools.call_timeout changed: restart to apply")
+	if code, _ := request(t, s, http.MethodGet, "/healthz", "", ""); code != http.StatusOK {
+		t.Errorf("/healthz on the first address after the reload: %d", code)
+	}
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the reload on SIGHUP", logged("why=SIGHUP"))
+}
+
+// Secrets added by a reload are hidden in the log, also in attributes
+// given before the reload.
+func TestReloadableRedactor(t *testing.T) {
+	var out syncBuffer
+	c := &config{Log: logConfig{Level: "info"}, Upstream: upstreamConfig{APIKey: "sk-first-secret-value"}}
+	log, setSecrets := newReloadableLogger(c, &out)
+	early := log.With("token", "sk-later-secret-value")
+	setSecrets([]string{"sk-later-secret-value"})
+	early.Info("after the reload", "key", "sk-later-secret-value")
+	log.Info("the first", "key", "sk-first-secret-value")
+	got := out.String()
+	if strings.Contains(got, "sk-later-secret-value") {
+		t.Errorf("a secret of the reload was logged: %s", got)
+	}
+	mustContain(t, "log", got, "after the reload", "the first")
 }
