@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -150,90 +151,43 @@ type Options struct {
 }
 
 // Server serves the bridge's HTTP routes. Create it with New.
+//
+// The settings a request uses (see [Server.Apply]) are read once when it
+// arrives: every handler runs on a view of the Server whose opts are that
+// snapshot, so that a request in flight finishes with the settings it
+// started with.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	echo    *echo.Echo
-	tools   *toolCache
-	pending *pendingTurns
-	events  *events
-	obs     observe.Observer // the feed and Options.Observer
-	face    *face            // nil when Tools is not a Registry
-	origin  *originPolicy
+	opts     Options                  // the settings of this view (the root's: those of New)
+	settings *atomic.Pointer[Options] // the current settings, shared by every view
+	config   *atomic.Pointer[ConfigStatus]
+	log      *slog.Logger
+	echo     *echo.Echo
+	tools    *toolCache
+	pending  *pendingTurns
+	events   *events
+	obs      observe.Observer // the feed and Options.Observer
+	face     *face            // nil when Tools is not a Registry
+	origin   *originPolicy
 }
 
 // New returns a Server with opts' zero values replaced by defaults.
 func New(opts Options) (*Server, error) {
-	if opts.Upstream == nil || opts.Tools == nil {
-		return nil, errors.New("bridge: Upstream and Tools are required")
-	}
-	if opts.MaxRounds <= 0 {
-		opts.MaxRounds = 8
-	}
-	if opts.Deadline <= 0 {
-		opts.Deadline = 10 * time.Minute
-	}
-	switch opts.Display {
-	case "":
-		opts.Display = DisplayStatus
-	case DisplayNone, DisplayStatus, DisplayDetails:
-	default:
-		return nil, errors.New(`bridge: Display must be "none", "status" or "details", got "` + opts.Display + `"`)
-	}
-	if opts.Keepalive == 0 {
-		opts.Keepalive = 15 * time.Second
-	}
-	if opts.WarnToolsBytes == 0 {
-		opts.WarnToolsBytes = 256 << 10
-	}
-	if opts.MaxParallel <= 0 {
-		opts.MaxParallel = 8
-	}
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 16 << 20
-	}
-	if opts.PendingTTL <= 0 {
-		opts.PendingTTL = 30 * time.Minute
-	}
-	if opts.ReadHeaderTimeout <= 0 {
-		opts.ReadHeaderTimeout = 10 * time.Second
-	}
-	if opts.BodyReadTimeout <= 0 {
-		opts.BodyReadTimeout = 30 * time.Second
-	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = 2 * time.Minute
-	}
-	if opts.SessionIdleTimeout <= 0 {
-		opts.SessionIdleTimeout = 10 * time.Minute
-	}
-	if opts.MaxSessions <= 0 {
-		opts.MaxSessions = 1000
-	}
-	if opts.MaxPendingBytes <= 0 {
-		opts.MaxPendingBytes = 64 << 20
+	if err := opts.fill(); err != nil {
+		return nil, err
 	}
 	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if opts.Auth == nil {
-		a, err := auth.New(auth.Config{APIKeys: opts.APIKeys}, &auth.Options{Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("bridge: %w", err)
-		}
-		opts.Auth = a
-	}
 	if opts.Limits == nil {
 		opts.Limits = &auth.Limits{Limiter: auth.NewMemoryLimiter(nil)}
 	}
 	s := &Server{
-		opts:    opts,
-		log:     log,
-		tools:   &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
-		pending: newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
-		origin:  newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
-		events:  newEvents(log),
+		opts:     opts,
+		settings: new(atomic.Pointer[Options]),
+		config:   new(atomic.Pointer[ConfigStatus]),
+		log:      log,
+		tools:    &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
+		pending:  newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
+		origin:   newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
+		events:   newEvents(log),
 	}
 	s.obs = observe.Multi(s.events, opts.Observer)
 	if opts.Observer != nil {
@@ -249,8 +203,142 @@ func New(opts Options) (*Server, error) {
 		s.face = newFace(reg, opts.Version, log, opts.Limits)
 		s.face.obs, s.face.serverOf = s.obs, s.serverOf
 	}
+	s.settings.Store(&opts)
 	s.echo = s.routes()
 	return s, nil
+}
+
+// Apply makes opts the settings of the requests that arrive from now on;
+// requests in flight finish with the settings they started with. It takes
+// from opts what a request reads: Upstream, Auth, APIKeys, MaxRounds,
+// Deadline, Display, Keepalive, MaxParallel, ForwardIdentityHeader,
+// Secrets, DisableBuiltinModel and SamplingModel, with New's defaults for
+// their zero values. Everything else is fixed by New and kept: Tools,
+// Logger, Limits (their counters live on; the policies they apply come
+// with Auth), MaxBodyBytes, the origin and host policy, the HTTP server's
+// timeouts, the MCP face's sessions, PendingTTL, WarnToolsBytes, Version
+// and Shutdown; so is whether the JWT metadata route is served. The MCP
+// face's own sampling and the OpenAPI document's options keep New's
+// settings too. An invalid opts (Display, Upstream) changes nothing and
+// returns an error. It is safe for concurrent use.
+func (s *Server) Apply(opts Options) error {
+	if opts.Tools == nil {
+		opts.Tools = s.opts.Tools
+	}
+	if err := opts.fill(); err != nil {
+		return err
+	}
+	fixed := s.opts
+	fixed.Upstream, fixed.Auth, fixed.APIKeys = opts.Upstream, opts.Auth, opts.APIKeys
+	fixed.MaxRounds, fixed.Deadline, fixed.Display = opts.MaxRounds, opts.Deadline, opts.Display
+	fixed.Keepalive, fixed.MaxParallel = opts.Keepalive, opts.MaxParallel
+	fixed.ForwardIdentityHeader, fixed.Secrets = opts.ForwardIdentityHeader, opts.Secrets
+	fixed.DisableBuiltinModel, fixed.SamplingModel = opts.DisableBuiltinModel, opts.SamplingModel
+	s.settings.Store(&fixed)
+	return nil
+}
+
+// view returns the Server as a request arriving now sees it: its settings
+// the current snapshot.
+func (s *Server) view() *Server {
+	v := *s
+	v.opts = *s.settings.Load()
+	return &v
+}
+
+// viewKey is where a request's view is kept in its echo.Context.
+const viewKey = "mcp-bridge.view"
+
+// viewOf returns the view of the request of c, taken by the first
+// middleware.
+func (s *Server) viewOf(c echo.Context) *Server {
+	if v, ok := c.Get(viewKey).(*Server); ok {
+		return v
+	}
+	return s.view()
+}
+
+// on runs the handler h on the view of each request.
+func (s *Server) on(h func(*Server, echo.Context) error) echo.HandlerFunc {
+	return func(c echo.Context) error { return h(s.viewOf(c), c) }
+}
+
+// ConfigStatus is the state of the configuration, which /readyz shows to
+// requests with a key.
+type ConfigStatus struct {
+	// LoadedAt is when the configuration in use was loaded.
+	LoadedAt time.Time `json:"loaded_at"`
+	// Error is why the last reload was refused; "" when it was applied.
+	Error string `json:"error,omitempty"`
+}
+
+// SetConfigStatus sets what /readyz reports of the configuration; until
+// it is called, /readyz says nothing of it. It is safe for concurrent
+// use.
+func (s *Server) SetConfigStatus(st ConfigStatus) { s.config.Store(&st) }
+
+// fill checks o and replaces its zero values by defaults.
+func (o *Options) fill() error {
+	if o.Upstream == nil || o.Tools == nil {
+		return errors.New("bridge: Upstream and Tools are required")
+	}
+	if o.MaxRounds <= 0 {
+		o.MaxRounds = 8
+	}
+	if o.Deadline <= 0 {
+		o.Deadline = 10 * time.Minute
+	}
+	switch o.Display {
+	case "":
+		o.Display = DisplayStatus
+	case DisplayNone, DisplayStatus, DisplayDetails:
+	default:
+		return errors.New(`bridge: Display must be "none", "status" or "details", got "` + o.Display + `"`)
+	}
+	if o.Keepalive == 0 {
+		o.Keepalive = 15 * time.Second
+	}
+	if o.WarnToolsBytes == 0 {
+		o.WarnToolsBytes = 256 << 10
+	}
+	if o.MaxParallel <= 0 {
+		o.MaxParallel = 8
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 16 << 20
+	}
+	if o.PendingTTL <= 0 {
+		o.PendingTTL = 30 * time.Minute
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 10 * time.Second
+	}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = 30 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.SessionIdleTimeout <= 0 {
+		o.SessionIdleTimeout = 10 * time.Minute
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 1000
+	}
+	if o.MaxPendingBytes <= 0 {
+		o.MaxPendingBytes = 64 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Auth == nil {
+		a, err := auth.New(auth.Config{APIKeys: o.APIKeys}, &auth.Options{Logger: o.Logger})
+		if err != nil {
+			return fmt.Errorf("bridge: %w", err)
+		}
+		o.Auth = a
+	}
+	return nil
 }
 
 // Handler returns the server's HTTP handler.
@@ -304,6 +392,12 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.httpError
 	e.Use(middleware.Recover())
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(viewKey, s.view()) // the settings of the whole request
+			return next(c)
+		}
+	})
 	e.Use(middleware.RequestID())
 	e.Use(s.observeHTTP)
 	e.Use(s.origin.middleware)
@@ -316,13 +410,16 @@ func (s *Server) routes() *echo.Echo {
 		e.GET(auth.MetadataPath, meta)
 		e.GET(auth.MetadataPath+"/*", meta)
 	}
-	e.GET("/readyz", s.readyz)
+	e.GET("/readyz", s.on((*Server).readyz))
 
-	api := e.Group("", s.authenticate, requireJSON)
-	api.POST("/v1/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
-	api.POST("/chat/completions", s.chat, middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
-	api.GET("/v1/models", s.models)
-	api.GET("/models", s.models)
+	authn := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error { return s.viewOf(c).authenticate(next)(c) }
+	}
+	api := e.Group("", authn, requireJSON)
+	api.POST("/v1/chat/completions", s.on((*Server).chat), middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
+	api.POST("/chat/completions", s.on((*Server).chat), middleware.BodyLimit(sizeString(s.opts.MaxBodyBytes)))
+	api.GET("/v1/models", s.on((*Server).models))
+	api.GET("/models", s.on((*Server).models))
 	api.GET("/v1/events", s.events.serve)
 	if m, ok := observe.Find[*observe.Metrics](s.opts.Observer); ok && !m.OwnListener() {
 		api.GET("/metrics", echo.WrapHandler(m.Handler()))
@@ -487,11 +584,16 @@ func (s *Server) readyz(c echo.Context) error {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}
 	}
-	body := map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())}
+	out := map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())}
 	if obsErr != nil {
 		// The audit log cannot write: what happens is not being recorded.
-		body["status"], code = "degraded", http.StatusServiceUnavailable
-		body["error"] = mcpclient.Redact(obsErr.Error(), s.opts.Secrets)
+		out["status"], code = "degraded", http.StatusServiceUnavailable
+		out["error"] = mcpclient.Redact(obsErr.Error(), s.opts.Secrets)
 	}
-	return c.JSON(code, body)
+	if cs := s.config.Load(); cs != nil {
+		cs := *cs
+		cs.Error = mcpclient.Redact(cs.Error, s.opts.Secrets)
+		out["config"] = cs
+	}
+	return c.JSON(code, out)
 }

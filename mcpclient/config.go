@@ -89,6 +89,11 @@ type ServerConfig struct {
 	// context lives as long as the resulting session. Used to embed servers
 	// and in tests (see mcptest.InMemory).
 	Transport func(ctx context.Context) (mcp.Transport, error)
+	// Fingerprint stands for what Transport connects to, for
+	// [Registry.Apply], which cannot compare functions: a server with a
+	// Transport is restarted by Apply when its Fingerprint (or another
+	// field) changes. "" is a fingerprint like any other.
+	Fingerprint string
 }
 
 // TransportType returns the transport the configuration selects: "custom"

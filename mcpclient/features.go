@@ -239,7 +239,7 @@ func (r *Registry) rebuildFeatures() {
 	n := &featureSnapshot{byURI: map[string]string{}, byPrompt: map[string]int{}}
 	var entries []nameEntry
 	var srcs []Prompt
-	for _, s := range r.servers {
+	for _, s := range r.set.Load().servers {
 		f := s.featureList()
 		for _, res := range f.resources {
 			if _, dup := n.byURI[res.URI]; dup {
@@ -345,7 +345,10 @@ func (r *Registry) resourceServer(uri string) (*server, error) {
 	if !ok {
 		return nil, fmt.Errorf("reading resource %q: %w", uri, ErrUnknownResource)
 	}
-	s := r.byName[name]
+	s := r.set.Load().byName[name]
+	if s == nil { // removed by Apply a moment ago
+		return nil, fmt.Errorf("reading resource %q: %w", uri, ErrUnknownResource)
+	}
 	if sess, state, lastErr := s.current(); sess == nil {
 		return nil, fmt.Errorf("resource %q is unavailable: server %q is not connected (%s %s): %w", uri, name, state, lastErr, ErrServerNotConnected)
 	}
@@ -417,7 +420,11 @@ func (r *Registry) prompt(name string) (Prompt, *server, error) {
 		return Prompt{}, nil, fmt.Errorf("getting prompt %q: %w", name, ErrUnknownPrompt)
 	}
 	p := f.prompts[i]
-	return p, r.byName[p.Server], nil
+	s := r.set.Load().byName[p.Server]
+	if s == nil { // removed by Apply a moment ago
+		return Prompt{}, nil, fmt.Errorf("getting prompt %q: %w", name, ErrUnknownPrompt)
+	}
+	return p, s, nil
 }
 
 // GetPrompt gets a prompt by its exposed name.
@@ -460,7 +467,7 @@ func (r *Registry) Complete(ctx context.Context, p *mcp.CompleteParams) (*mcp.Co
 		f := r.featureSnap()
 		for _, t := range f.templates {
 			if t.Def.URITemplate == ref.URI {
-				s = r.byName[t.Server]
+				s = r.set.Load().byName[t.Server]
 				break
 			}
 		}
@@ -485,7 +492,7 @@ func (r *Registry) Complete(ctx context.Context, p *mcp.CompleteParams) (*mcp.Co
 // the caller of the call in progress (see Caller.Log).
 func (r *Registry) SetLoggingLevel(ctx context.Context, level string) {
 	r.logLevel.Store(&level)
-	for _, s := range r.servers {
+	for _, s := range r.set.Load().servers {
 		if sess, _, _ := s.current(); sess != nil {
 			s.setLoggingLevel(ctx, sess, level)
 		}

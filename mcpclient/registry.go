@@ -218,17 +218,18 @@ type snapshot struct {
 // Registry aggregates the tools of a set of MCP servers and calls them. Its
 // methods are safe for concurrent use.
 type Registry struct {
-	opts    *Options
-	log     *slog.Logger
-	servers []*server          // sorted by name
-	byName  map[string]*server // enabled, valid servers by name
-	static  []ServerStatus     // disabled and invalid servers
+	opts *Options
+	log  *slog.Logger
+	set  atomic.Pointer[serverSet] // the configured servers; swapped by Apply
 
 	life   context.Context // ends at Close or when Start's ctx is done
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // every server's run and every retirement
 
-	startOnce sync.Once
+	applyMu sync.Mutex // serialises Start, Apply and Close's cancel; guards started and retired
+	started bool
+	retired []*server // servers removed or replaced by Apply
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -254,41 +255,13 @@ func NewRegistry(servers []ServerConfig, opts *Options) *Registry {
 	r := &Registry{
 		opts:   o,
 		log:    o.Logger,
-		byName: make(map[string]*server),
 		known:  make(map[string]string),
 		warned: make(map[string]bool),
 	}
 	r.life, r.cancel = context.WithCancel(context.Background())
 	r.snap.Store(&snapshot{tools: []Tool{}, index: map[string]int{}})
-	seen := make(map[string]bool)
-	for _, c := range servers {
-		st := ServerStatus{Name: c.Name, Transport: c.TransportType()}
-		switch err := c.Validate(); {
-		case err != nil:
-			st.State, st.Error = StateFailed, err.Error()
-		case seen[c.Name]:
-			st.State, st.Error = StateFailed, fmt.Sprintf("duplicate server name %q", c.Name)
-		case c.Disabled:
-			st.State = StateDisabled
-		default:
-			if c.Transport != nil {
-				c.Transport = guardedTransportFunc(c.Transport)
-			}
-			r.byName[c.Name] = newServer(r, c, o)
-		}
-		seen[c.Name] = true
-		if st.State == "" {
-			continue
-		}
-		if st.State == StateFailed {
-			r.log.Error("mcp server ignored", "server", c.Name, "error", st.Error)
-		}
-		r.static = append(r.static, st)
-	}
-	for _, s := range r.byName {
-		r.servers = append(r.servers, s)
-	}
-	slices.SortFunc(r.servers, func(a, b *server) int { return cmp.Compare(a.cfg.Name, b.cfg.Name) })
+	set, _ := r.newServerSet(servers, nil)
+	r.set.Store(set)
 	return r
 }
 
@@ -297,19 +270,16 @@ func NewRegistry(servers []ServerConfig, opts *Options) *Registry {
 // done or Close is called. Only the first call has an effect; Start after
 // Close starts nothing.
 func (r *Registry) Start(ctx context.Context) {
-	r.startOnce.Do(func() {
-		if r.life.Err() != nil {
-			return
-		}
-		context.AfterFunc(ctx, r.cancel)
-		for _, s := range r.servers {
-			r.wg.Add(1)
-			go func() {
-				defer r.wg.Done()
-				s.run(r.life)
-			}()
-		}
-	})
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	if r.started || r.life.Err() != nil {
+		return
+	}
+	r.started = true
+	context.AfterFunc(ctx, r.cancel)
+	for _, s := range r.set.Load().servers {
+		r.startServer(s)
+	}
 }
 
 // WaitReady returns nil when every enabled server has connected or failed
@@ -317,7 +287,7 @@ func (r *Registry) Start(ctx context.Context) {
 // first, and an error wrapping ErrClosed when the registry is closed. It
 // waits for servers only once Start has been called.
 func (r *Registry) WaitReady(ctx context.Context) error {
-	for _, s := range r.servers {
+	for _, s := range r.set.Load().servers {
 		select {
 		case <-s.attempted:
 		case <-ctx.Done():
@@ -369,10 +339,11 @@ func (r *Registry) Lookup(name string) (Tool, bool) {
 // is told that the call was cancelled); ErrClosed at shutdown; otherwise
 // the protocol or transport error, wrapped.
 func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) (*Result, error) {
-	s, t, argv, err := r.resolve(name, args)
+	s, t, argv, err := r.enter(name, args)
 	if err != nil {
 		return nil, err
 	}
+	defer s.leave()
 	if t.reader {
 		res, err := s.readResourceResult(ctx, argv)
 		if err != nil {
@@ -388,10 +359,11 @@ func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) 
 // kind, structured content, metadata), for callers that pass it on whole.
 // Errors are Call's.
 func (r *Registry) CallTool(ctx context.Context, name string, args json.RawMessage) (*mcp.CallToolResult, error) {
-	s, t, argv, err := r.resolve(name, args)
+	s, t, argv, err := r.enter(name, args)
 	if err != nil {
 		return nil, err
 	}
+	defer s.leave()
 	if t.reader {
 		return s.readResourceResult(ctx, argv)
 	}
@@ -400,12 +372,13 @@ func (r *Registry) CallTool(ctx context.Context, name string, args json.RawMessa
 
 // resolve finds the server of a tool and checks its arguments.
 func (r *Registry) resolve(name string, args json.RawMessage) (*server, Tool, json.RawMessage, error) {
+	set := r.set.Load()
 	t, ok := r.Lookup(name)
 	if !ok {
 		r.mu.Lock()
 		srvName, known := r.known[name]
 		r.mu.Unlock()
-		if s := r.byName[srvName]; known && s != nil {
+		if s := set.byName[srvName]; known && s != nil {
 			if sess, state, lastErr := s.current(); sess == nil {
 				return nil, Tool{}, nil, s.unavailable(name, state, lastErr)
 			}
@@ -416,7 +389,13 @@ func (r *Registry) resolve(name string, args json.RawMessage) (*server, Tool, js
 	if err != nil {
 		return nil, Tool{}, nil, fmt.Errorf("calling tool %q: %w", name, err)
 	}
-	return r.byName[t.Server], t, argv, nil
+	s := set.byName[t.Server]
+	if s == nil {
+		// The snapshot of tools is a moment older than the set of servers:
+		// a reload removed the server in between.
+		return nil, Tool{}, nil, fmt.Errorf("calling tool %q: %w", name, ErrUnknownTool)
+	}
+	return s, t, argv, nil
 }
 
 // callArguments checks that args is a JSON object; empty and null become {}.
@@ -450,11 +429,12 @@ func jsonKind(c byte) string {
 
 // Servers returns the status of every configured server, sorted by name.
 func (r *Registry) Servers() []ServerStatus {
-	out := make([]ServerStatus, 0, len(r.servers)+len(r.static))
-	for _, s := range r.servers {
+	set := r.set.Load()
+	out := make([]ServerStatus, 0, len(set.servers)+len(set.static))
+	for _, s := range set.servers {
 		out = append(out, s.status())
 	}
-	out = append(out, r.static...)
+	out = append(out, set.static...)
 	slices.SortStableFunc(out, func(a, b ServerStatus) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
@@ -466,10 +446,13 @@ func (r *Registry) Servers() []ServerStatus {
 // returns the same error every time.
 func (r *Registry) Close() error {
 	r.closeOnce.Do(func() {
+		r.applyMu.Lock()
 		r.cancel()
+		all := append(slices.Clone(r.set.Load().servers), r.retired...)
+		r.applyMu.Unlock()
 		r.wg.Wait()
 		var errs []error
-		for _, s := range r.servers {
+		for _, s := range all {
 			s.mu.Lock()
 			if s.closeErr != nil {
 				errs = append(errs, s.closeErr)
@@ -505,7 +488,7 @@ func (r *Registry) rebuild() {
 		srcs    []src
 	)
 	checks := make(map[*mcp.Tool]toolCheck)
-	for _, s := range r.servers {
+	for _, s := range r.set.Load().servers {
 		prefix := s.cfg.ToolPrefix()
 		tools := s.toolList()
 		if rt, ok := s.resourceTool(); ok {

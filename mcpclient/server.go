@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -64,6 +65,13 @@ type server struct {
 
 	attempted     chan struct{} // closed once the first attempt ended, or the server will never run
 	attemptedOnce sync.Once
+
+	// Set by Registry.startServer and Registry.Apply (see apply.go).
+	stop    context.CancelFunc // ends run; nil until started
+	done    chan struct{}      // closed when run has returned; nil until started
+	drain   sync.RWMutex       // read-held by each call; Apply write-locks it to wait for them
+	retired atomic.Bool        // removed or replaced by Apply: no new calls, no events
+	entered atomic.Int64       // calls between enter and leave
 
 	mu        sync.Mutex
 	state     string
@@ -320,7 +328,7 @@ func (s *server) ready(sess *mcp.ClientSession, tools []serverTool, feats featur
 	s.reg.rebuild()
 	s.reg.rebuildFeatures()
 	s.markAttempted()
-	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
+	s.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
 }
 
 // refreshTools re-lists the tools after a list_changed notification. A
@@ -347,7 +355,7 @@ func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
 	}
 	s.log.Info("mcp server: tool list changed", "tools", len(tools))
 	s.reg.rebuild()
-	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventToolsChanged, Tools: len(tools)})
+	s.emit(Event{Server: s.cfg.Name, Kind: EventToolsChanged, Tools: len(tools)})
 }
 
 func equalServerTool(a, b serverTool) bool {
@@ -373,7 +381,7 @@ func (s *server) failed(ctx context.Context, a *attempt, err error) {
 	s.mu.Unlock()
 	s.markAttempted()
 	if emit {
-		s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: msg})
+		s.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: msg})
 	}
 }
 
@@ -443,7 +451,7 @@ func (s *server) down(ctx context.Context, a *attempt, waitErr error, lived time
 	s.mu.Unlock()
 	s.reg.rebuild()
 	s.reg.rebuildFeatures()
-	s.reg.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: reason})
+	s.emit(Event{Server: s.cfg.Name, Kind: EventDown, Err: reason})
 }
 
 // stopped records the end of the session at shutdown.

@@ -131,6 +131,13 @@ func commandFlags(name string, cfgPath *string, args []string, stderr io.Writer,
 
 // newLogger builds the process logger from the config.
 func newLogger(c *config, w io.Writer) *slog.Logger {
+	// Every line passes the redactor: configured secrets, servers' header
+	// and env values, credentials in URLs.
+	return slog.New(mcpclient.NewRedactingHandler(logHandler(c, w), c.secrets()))
+}
+
+// logHandler is the handler of the config's log settings, unredacted.
+func logHandler(c *config, w io.Writer) slog.Handler {
 	var level slog.Level
 	switch strings.ToLower(c.Log.Level) {
 	case "debug":
@@ -145,9 +152,7 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 	if c.Log.Format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	// Every line passes the redactor: configured secrets, servers' header
-	// and env values, credentials in URLs.
-	return slog.New(mcpclient.NewRedactingHandler(h, c.secrets()))
+	return h
 }
 
 // registryHooks are what a command wants to hear from the registry, and
@@ -163,11 +168,7 @@ type registryHooks struct {
 // newRegistry builds the registry of the configured servers: mcpServers
 // and openapiServers.
 func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Registry {
-	servers := append([]mcpclient.ServerConfig(nil), c.Servers...)
-	for _, sc := range c.OpenAPIServers {
-		servers = append(servers, openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: h.onWarning, Version: version()}))
-	}
-	return mcpclient.NewRegistry(servers, &mcpclient.Options{
+	return mcpclient.NewRegistry(c.registryServers(log, h), &mcpclient.Options{
 		Logger:              log,
 		CallTimeout:         time.Duration(c.Tools.CallTimeout),
 		MaxConcurrency:      c.Tools.MaxConcurrency,
@@ -240,7 +241,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	log := newLogger(c, stderr)
+	log, setSecrets := newReloadableLogger(c, stderr)
 	for _, w := range c.Warnings {
 		log.Warn(w)
 	}
@@ -255,7 +256,6 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	defer authn.Close()
 	// The startup probe asks once: retries would only add warnings.
 	probeOpts := c.upstreamOptions(nil)
 	probeOpts.MaxRetries = -1
@@ -276,7 +276,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	var srv *bridge.Server
 	events := make(chan mcpclient.Event, 64)
 	// srv is set before the registry starts, so the hooks below see it.
-	reg := newRegistry(c, log, registryHooks{
+	hooks := registryHooks{
 		onEvent: func(ev mcpclient.Event) {
 			select {
 			case events <- ev:
@@ -286,22 +286,36 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		onResourceUpdated: func(ctx context.Context, p *mcp.ResourceUpdatedNotificationParams) {
 			srv.ResourceUpdated(ctx, p)
 		},
-	})
-	srv, err = bridge.New(bridge.Options{
-		Upstream: up, Tools: reg, Logger: log,
-		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
-		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
-		MaxBodyBytes: c.Limits.MaxBodyBytes, Auth: authn, Secrets: c.secrets(), Version: version(),
-		ForwardIdentityHeader: c.Upstream.ForwardIdentity.Header,
-		SamplingModel:         c.Sampling.Model,
-		AllowedOrigins:        c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
-		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
-		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
-		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.builtinModel(),
-		Shutdown: abortCtx, Observer: obs.observer(),
-	})
+	}
+	reg := newRegistry(c, log, hooks)
+	opts := c.serverSettings(up, authn)
+	opts.Tools, opts.Logger, opts.Shutdown, opts.Observer = reg, log, abortCtx, obs.observer()
+	srv, err = bridge.New(opts)
 	if err != nil {
+		_ = authn.Close()
 		return err
+	}
+	rl := newReloader(c, authn, log, srv, reg, hooks)
+	rl.setSecrets, rl.obs = setSecrets, obs.observer()
+	defer rl.close()
+	// SIGHUP and changes of the file reload the configuration; SIGHUP is
+	// also where other things reopen their files.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	fileChanged := make(chan struct{}, 1)
+	if c.File != "" {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		err := watchConfig(watchCtx, c.File, func() {
+			select {
+			case fileChanged <- struct{}{}:
+			default: // a reload is already due
+			}
+		})
+		if err != nil {
+			log.Warn("the config file is not watched: reload with SIGHUP", "err", err)
+		}
 	}
 	go func() {
 		for ev := range events {
@@ -324,20 +338,6 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 			return err
 		}
 	}
-	// SIGHUP: logrotate renamed the audit file.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				obs.reopenAudit()
-			case <-regCtx.Done():
-				return
-			}
-		}
-	}()
 
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
@@ -356,11 +356,24 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	}()
 	defer func() { stopProbe(); <-probed }()
 
-	select {
-	case err := <-serveErr:
-		_ = reg.Close()
-		return err
-	case <-ctx.Done():
+serving:
+	for {
+		select {
+		case err := <-serveErr:
+			_ = reg.Close()
+			return err
+		case <-ctx.Done():
+			break serving
+		case <-hup:
+			obs.reopenAudit() // logrotate renamed the audit file
+			if c.File != "" {
+				rl.reload(ctx, "SIGHUP")
+			}
+		case <-fileChanged:
+			if rl.changed() {
+				rl.reload(ctx, "file changed")
+			}
+		}
 	}
 	timeout := time.Duration(c.Limits.ShutdownTimeout)
 	if timeout <= 0 {

@@ -343,7 +343,14 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
+		msg := cleanYAMLError(err)
+		ext := strings.ToLower(filepath.Ext(path))
+		if line := badIndent(string(data)); line > 0 && ext != ".json" {
+			// The parser names the start of the block; the line to fix is
+			// the one that lines up with nothing.
+			msg = fmt.Sprintf("line %d: bad indentation: the line lines up with no setting above it (the YAML parser says: %s)", line, msg)
+		}
+		return fmt.Errorf("%s: %s", path, msg)
 	}
 	if len(root.Content) == 0 {
 		c.Warnings = append(c.Warnings, path+": file is empty; using defaults")
@@ -359,40 +366,46 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: ${%s} is not set; it expands to an empty string", path, name))
 	}
 
+	var p problems
 	var servers, apis *yaml.Node
 	rest := &yaml.Node{Kind: yaml.MappingNode}
+	seen := map[string]int{} // top-level key -> line
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, val := doc.Content[i], doc.Content[i+1]
-		switch k.Value {
-		case "mcpServers":
+		if first, dup := seen[k.Value]; dup {
+			p.add(k.Line, "", "mapping key %q already defined at line %d", k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		switch {
+		case k.Value == "mcpServers":
 			servers = val
 			continue
-		case "openapiServers":
+		case k.Value == "openapiServers":
 			apis = val
+			continue
+		case otherClientKeys[k.Value]:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: line %d: %q is another client's setting (Claude Desktop, VS Code): ignored", path, k.Line, k.Value))
 			continue
 		}
 		rest.Content = append(rest.Content, k, val)
 	}
-	// Decoding the nodes themselves, not a re-encoding of them, keeps the
-	// file's line numbers in the errors.
-	if err := checkKeys(rest, reflect.TypeOf(*c), ""); err != nil {
-		return fmt.Errorf("%s: %s", path, err)
-	}
-	if err := rest.Decode(c); err != nil {
-		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
+	// Checking and decoding the nodes themselves, not a re-encoding of
+	// them, keeps the file's line numbers in the errors.
+	checkTree(rest, reflect.TypeOf(*c), "", &p)
+	if len(p) == 0 {
+		if err := rest.Decode(c); err != nil {
+			p.add(0, "", "%s", cleanYAMLError(err))
+		}
 	}
 	names := map[string]string{} // server name -> where it is defined
 	if servers != nil {
-		if err := c.readServers(path, servers, names); err != nil {
-			return err
-		}
+		c.readServers(servers, names, &p, path)
 	}
 	if apis != nil {
-		if err := c.readOpenAPIServers(path, apis, names); err != nil {
-			return err
-		}
+		c.readOpenAPIServers(apis, names, &p, path)
 	}
-	return nil
+	return p.err(path)
 }
 
 // checkKeys reports the first key of the mapping n that no field of the
@@ -529,37 +542,61 @@ var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true
 	"env_passthrough": true, "inherit_env": true, "forward_identity": true}
 
 // readServers reads mcpServers; names records where each server name is
-// defined.
-func (c *config) readServers(path string, n *yaml.Node, names map[string]string) error {
+// defined. Problems go to p; warnings name the file, path.
+func (c *config) readServers(n *yaml.Node, names map[string]string, p *problems, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+		return
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s: line %d: mcpServers: expected a mapping of server names to servers", path, n.Line)
+		p.add(n.Line, "mcpServers", "expected a mapping of server names to servers")
+		return
+	}
+	known := make([]string, 0, len(knownServerKeys))
+	for k := range knownServerKeys {
+		known = append(known, k)
 	}
 	seen := map[string]int{} // name -> line
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, body := n.Content[i].Value, n.Content[i+1]
-		at := fmt.Sprintf("%s: line %d: mcpServers.%s", path, n.Content[i].Line, name)
+		line, key := n.Content[i].Line, "mcpServers."+name
 		if first, ok := seen[name]; ok {
-			return fmt.Errorf("%s: the server is already defined at line %d", at, first)
+			p.add(line, key, "the server is already defined at line %d", first)
+			continue
 		}
-		seen[name] = n.Content[i].Line
+		seen[name] = line
 		if where, ok := names[name]; ok {
-			return fmt.Errorf("%s: the name is already used by %s", at, where)
+			p.add(line, key, "the name is already used by %s", where)
+			continue
 		}
-		names[name] = fmt.Sprintf("mcpServers.%s at line %d", name, n.Content[i].Line)
+		names[name] = fmt.Sprintf("mcpServers.%s at line %d", name, line)
 		if body.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: expected a mapping with command or url", at)
+			p.add(line, key, "expected a mapping with command or url")
+			continue
 		}
+		// Keys of other clients (alwaysAllow, autoApprove, ...) are
+		// warned about; a misspelling of one of ours is an error, rather
+		// than the puzzle of a server with no command.
+		before := len(*p)
+		mine := &yaml.Node{Kind: yaml.MappingNode, Line: body.Line}
 		for j := 0; j+1 < len(body.Content); j += 2 {
-			if k := body.Content[j].Value; !knownServerKeys[k] {
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown key %q ignored", at, k))
+			k := body.Content[j]
+			switch {
+			case knownServerKeys[k.Value]:
+				mine.Content = append(mine.Content, k, body.Content[j+1])
+			case closest(k.Value, known) != "":
+				p.add(k.Line, "", "unknown key %q%s", key+"."+k.Value, suggest(k.Value, known))
+			default:
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: line %d: %s: unknown key %q ignored", path, line, key, k.Value))
 			}
 		}
+		checkTree(mine, reflect.TypeOf(serverEntry{}), key, p)
+		if len(*p) > before {
+			continue
+		}
 		var e serverEntry
-		if err := body.Decode(&e); err != nil {
-			return fmt.Errorf("%s: %s", at, cleanYAMLError(err))
+		if err := mine.Decode(&e); err != nil {
+			p.add(line, key, "%s", cleanYAMLError(err))
+			continue
 		}
 		sc := mcpclient.ServerConfig{
 			Name: name, Command: e.Command, Args: e.Args, Env: e.Env, Cwd: e.Cwd,
@@ -576,7 +613,8 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 		}
 		sc.ForwardIdentityHeader = e.ForwardIdentity.Header
 		if err := sc.Validate(); err != nil {
-			return fmt.Errorf("%s: %w", at, err)
+			p.add(line, key, "%v", err)
+			continue
 		}
 		c.Servers = append(c.Servers, sc)
 		if e.ForwardIdentity.Header != "" {
@@ -587,7 +625,6 @@ func (c *config) readServers(path string, n *yaml.Node, names map[string]string)
 		}
 	}
 	sort.Slice(c.Servers, func(i, j int) bool { return c.Servers[i].Name < c.Servers[j].Name })
-	return nil
 }
 
 // openAPIEntry is one openapiServers entry: a REST API whose OpenAPI spec
@@ -609,22 +646,26 @@ var knownOpenAPIKeys = map[string]bool{"spec": true, "base_url": true, "headers"
 
 // readOpenAPIServers reads openapiServers. A name used in mcpServers too
 // (names) is an error: both kinds share the registry's names.
-func (c *config) readOpenAPIServers(path string, n *yaml.Node, names map[string]string) error {
+func (c *config) readOpenAPIServers(n *yaml.Node, names map[string]string, p *problems, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+		return
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s: line %d: openapiServers: expected a mapping of names to OpenAPI specs", path, n.Line)
+		p.add(n.Line, "openapiServers", "expected a mapping of names to OpenAPI specs")
+		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, body := n.Content[i].Value, n.Content[i+1]
-		at := fmt.Sprintf("%s: line %d: openapiServers.%s", path, n.Content[i].Line, name)
+		line, key := n.Content[i].Line, "openapiServers."+name
+		at := fmt.Sprintf("%s: line %d: %s", path, line, key)
 		if where, ok := names[name]; ok {
-			return fmt.Errorf("%s: the name is already used by %s", at, where)
+			p.add(line, key, "the name is already used by %s", where)
+			continue
 		}
-		names[name] = fmt.Sprintf("openapiServers.%s at line %d", name, n.Content[i].Line)
+		names[name] = fmt.Sprintf("openapiServers.%s at line %d", name, line)
 		if body.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: expected a mapping with spec", at)
+			p.add(line, key, "expected a mapping with spec")
+			continue
 		}
 		for j := 0; j+1 < len(body.Content); j += 2 {
 			k, v := body.Content[j].Value, body.Content[j+1]
@@ -641,7 +682,8 @@ func (c *config) readOpenAPIServers(path string, n *yaml.Node, names map[string]
 		}
 		var e openAPIEntry
 		if err := body.Decode(&e); err != nil {
-			return fmt.Errorf("%s: %s", at, cleanYAMLError(err))
+			p.add(line, key, "%s", cleanYAMLError(err))
+			continue
 		}
 		sc := openapi.SpecConfig{
 			Name: name, Spec: e.Spec, BaseURL: e.BaseURL, Headers: e.Headers,
@@ -649,12 +691,12 @@ func (c *config) readOpenAPIServers(path string, n *yaml.Node, names map[string]
 			Prefix: e.Prefix, Disabled: e.Disabled,
 		}
 		if err := sc.Validate(); err != nil {
-			return fmt.Errorf("%s: %w", at, err)
+			p.add(line, key, "%v", err)
+			continue
 		}
 		c.OpenAPIServers = append(c.OpenAPIServers, sc)
 	}
 	sort.Slice(c.OpenAPIServers, func(i, j int) bool { return c.OpenAPIServers[i].Name < c.OpenAPIServers[j].Name })
-	return nil
 }
 
 // applyDefaults fills what the file and environment left unset, and moves
@@ -694,40 +736,50 @@ func (c *config) applyDefaults(getenv func(string) string) {
 	}
 }
 
-// validate checks what can be checked without connecting anywhere.
+// validate checks what can be checked without connecting anywhere. Every
+// problem is reported, each with the file's line of its key when there is
+// a file.
 func (c *config) validate() error {
 	where := "config"
 	if c.File != "" {
 		where = c.File
 	}
+	var p problems
+	bad := func(key, format string, args ...any) {
+		p.add(c.lineOf(key), key, format, args...)
+	}
 	switch c.Tools.Display {
 	case "none", "status", "details":
 	default:
-		return fmt.Errorf("%s: tools.display: expected none, status or details, got %q", where, c.Tools.Display)
+		bad("tools.display", "expected none, status or details, got %q", c.Tools.Display)
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "warning", "error":
 	default:
-		return fmt.Errorf("%s: log.level: expected debug, info, warn or error, got %q", where, c.Log.Level)
+		bad("log.level", "expected debug, info, warn or error, got %q", c.Log.Level)
 	}
 	switch c.Log.Format {
 	case "", "text", "json":
 	default:
-		return fmt.Errorf("%s: log.format: expected text or json, got %q", where, c.Log.Format)
+		bad("log.format", "expected text or json, got %q", c.Log.Format)
 	}
 	if c.Tools.MaxRounds < 0 {
-		return fmt.Errorf("%s: tools.max_rounds: expected a positive integer, got %d", where, c.Tools.MaxRounds)
+		bad("tools.max_rounds", "expected a positive integer, got %d", c.Tools.MaxRounds)
 	}
 	if !strings.HasPrefix(c.Upstream.BaseURL, "http://") && !strings.HasPrefix(c.Upstream.BaseURL, "https://") {
-		return fmt.Errorf("%s: upstream.base_url: expected an http:// or https:// URL, got %q", where, c.Upstream.BaseURL)
+		bad("upstream.base_url", "expected an http:// or https:// URL, got %q", c.Upstream.BaseURL)
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("%s: listen: expected host:port, got %q", where, c.Listen)
+		bad("listen", "expected host:port, got %q", c.Listen)
 	}
 	if err := c.validateObserve(where); err != nil {
-		return err
+		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
-	return c.validateAuth(where)
+	if err := c.validateAuth(where); err != nil {
+		// Already "FILE: line N: key: ...".
+		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
+	}
+	return p.err(where)
 }
 
 // loopback reports whether the bridge listens on a loopback address only.

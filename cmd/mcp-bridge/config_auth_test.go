@@ -152,7 +152,7 @@ func TestAuthConfigErrors(t *testing.T) {
 		{"an unknown key in a policy", "policies:\n  readers:\n    tool: [x]\n",
 			[]string{"line 3", "policies.readers.tool"}},
 		{"an unknown key in a key", "auth:\n  keys:\n    - name: a\n      value: x\n",
-			[]string{"line 4", `"auth.keys[].value"`}},
+			[]string{"line 4", `"auth.keys[0].value"`}},
 		{"an unknown key in jwt", "auth:\n  jwt:\n    jwks_url: x\n",
 			[]string{"line 3", "auth.jwt.jwks_url"}},
 		{"a rate that is not a mapping", "policies:\n  readers:\n    rate: 60\n",

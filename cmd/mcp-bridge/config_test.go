@@ -545,7 +545,7 @@ tools:
   max_rounds: abc
   call_timeout: soon
 `,
-			want: []string{`line 2: expected an integer, got "abc"; line 3: expected a duration`},
+			want: []string{`line 2: tools.max_rounds: expected an integer, got "abc"`, "\n", `line 3: tools.call_timeout: expected a duration`},
 		},
 		{
 			name:    "a list expected",
