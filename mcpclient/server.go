@@ -310,14 +310,20 @@ func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) (
 	return tools, nil
 }
 
-// ready publishes a new session and its tools.
+// ready publishes a new session and its tools. The registry's lists take
+// them in before the server says it is ready, so that whoever sees the
+// state "ready" finds its tools listed.
 func (s *server) ready(sess *mcp.ClientSession, tools []serverTool, feats features) {
 	s.mu.Lock()
-	s.state = StateReady
 	s.lastErr = ""
 	s.session = sess
 	s.tools = tools
 	s.feats = feats
+	s.mu.Unlock()
+	s.reg.rebuild()
+	s.reg.rebuildFeatures()
+	s.mu.Lock()
+	s.state = StateReady
 	s.lastEvent = EventUp
 	s.mu.Unlock()
 	version := ""
@@ -325,8 +331,6 @@ func (s *server) ready(sess *mcp.ClientSession, tools []serverTool, feats featur
 		version = res.ProtocolVersion
 	}
 	s.log.Info("mcp server ready", "transport", s.kind, "tools", len(tools), "protocol", version)
-	s.reg.rebuild()
-	s.reg.rebuildFeatures()
 	s.markAttempted()
 	s.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
 }
