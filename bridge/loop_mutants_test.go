@@ -361,3 +361,118 @@ func TestClientDisconnectCancelsEveryTool(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishReason checks the upstream's finish reason reaches the client,
+// and that "stop" stands in for none, or for "tool_calls" without calls.
+func TestFinishReason(t *testing.T) {
+	answer := func(finish string) llmtest.Reply {
+		f := `"` + finish + `"`
+		if finish == "" {
+			f = "null"
+		}
+		return llmtest.JSON(200, `{"id":"u","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":`+f+`}]}`)
+	}
+	cases := []struct{ upstream, want string }{{"length", "length"}, {"content_filter", "content_filter"}, {"", "stop"}, {"tool_calls", "stop"}, {"stop", "stop"}}
+	var replies []llmtest.Reply
+	for _, c := range cases {
+		replies = append(replies, answer(c.upstream))
+	}
+	h := newHarness(t, Options{}, nil, replies...)
+	for _, c := range cases {
+		_, v := h.postJSON(`{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+		if _, finish := message(t, v); finish != c.want {
+			t.Errorf("upstream finish %q: client got %v, want %q", c.upstream, finish, c.want)
+		}
+	}
+}
+
+// TestToolChoiceLaterRounds checks which tool_choice later rounds send: a
+// forced choice (a name or "required") becomes "auto", "none" and "auto"
+// stay, and an absent one stays absent.
+func TestToolChoiceLaterRounds(t *testing.T) {
+	var log callLog
+	cases := []struct{ sent, later string }{
+		{`{"type":"function","function":{"name":"calc__add"}}`, `"auto"`},
+		{`"required"`, `"auto"`},
+		{`"none"`, `"none"`},
+		{`"auto"`, `"auto"`},
+		{`null`, `null`},
+		{``, ``},
+	}
+	for _, c := range cases {
+		h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))},
+			llmtest.ToolCallCompletion(llmtest.Call{ID: "c1", Name: "calc__add", Arguments: `{}`}), llmtest.Completion("done"))
+		choice := ""
+		if c.sent != "" {
+			choice = `"tool_choice":` + c.sent + `,`
+		}
+		if status, v := h.postJSON(`{"model":"m",` + choice + `"messages":[{"role":"user","content":"x"}]}`); status != 200 {
+			t.Fatalf("%s: status %d %v", c.sent, status, v)
+		}
+		reqs := h.up.Requests()
+		if got := string(reqs[0].Fields["tool_choice"]); got != c.sent {
+			t.Errorf("%s: round 1 sent %s", c.sent, got)
+		}
+		if got := string(reqs[1].Fields["tool_choice"]); got != c.later {
+			t.Errorf("%s: round 2 sent %s, want %s", c.sent, got, c.later)
+		}
+	}
+}
+
+// TestWithIncludeUsage checks the stream_options sent upstream ask for
+// usage and keep the client's other members.
+func TestWithIncludeUsage(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                   `{"include_usage":true}`,
+		"null":                               `{"include_usage":true}`,
+		`"junk"`:                             `{"include_usage":true}`,
+		`{"include_usage":false}`:            `{"include_usage":true}`,
+		`{"x":1}`:                            `{"x":1,"include_usage":true}`,
+		`{"include_usage":false,"y":[true]}`: `{"include_usage":true,"y":[true]}`,
+	} {
+		var so json.RawMessage
+		if in != "" {
+			so = json.RawMessage(in)
+		}
+		if got := string(withIncludeUsage(so)); got != want {
+			t.Errorf("%s: got %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestEncodeArray checks the messages array is encoded as JSON.
+func TestEncodeArray(t *testing.T) {
+	for _, c := range []struct {
+		items []json.RawMessage
+		want  string
+	}{{nil, `[]`}, {[]json.RawMessage{json.RawMessage(`1`)}, `[1]`}, {[]json.RawMessage{json.RawMessage(`{"a":1}`), json.RawMessage(`"b"`)}, `[{"a":1},"b"]`}} {
+		if got := string(encodeArray(c.items)); got != c.want {
+			t.Errorf("got %s, want %s", got, c.want)
+		}
+	}
+}
+
+// TestSameSlice checks sameSlice tells the same slice from an equal one.
+func TestSameSlice(t *testing.T) {
+	a := []int{1, 2}
+	if !sameSlice(a, a) || sameSlice(a, []int{1, 2}) || sameSlice(a, a[:1]) || !sameSlice[int](nil, nil) || !sameSlice(a[:0], []int{}) {
+		t.Error("sameSlice is wrong")
+	}
+}
+
+// TestDisplayDetailsRound checks that in details mode the tool messages
+// still go upstream and the next round's text follows the blocks.
+func TestDisplayDetailsRound(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{Display: DisplayDetails}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))},
+		llmtest.ToolCallStream(llmtest.Call{ID: "c1", Name: "calc__add", Arguments: `{"a":1}`}, llmtest.Call{ID: "c2", Name: "calc__add", Arguments: `{"a":2}`}),
+		llmtest.TextStream("three"))
+	a := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	if strings.Count(a.content, "<details ") != 2 || !strings.HasSuffix(a.content, "</details>\n\nthree") {
+		t.Errorf("content %q", a.content)
+	}
+	msgs := h.up.Requests()[1].ToolMessages()
+	if len(msgs) != 2 || msgs[0]["tool_call_id"] != "c1" || msgs[1]["tool_call_id"] != "c2" {
+		t.Errorf("tool messages %v", msgs)
+	}
+}
