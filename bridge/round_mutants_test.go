@@ -142,6 +142,7 @@ func TestSamplingAnswer(t *testing.T) {
 	}
 	h := newHarness(t, Options{}, nil, answer("real", "length"), answer("", "stop"))
 	c := &chatCaller{s: h.b, model: "chat-model"}
+	//lint:ignore SA1019 sampling is deprecated but still served
 	p := &mcp.CreateMessageParams{MaxTokens: 10, Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "hi"}}}}
 	for _, want := range []struct{ model, stop string }{{"real", "maxTokens"}, {"chat-model", "endTurn"}} {
 		res, err := c.CreateMessage(t.Context(), "srv", p)
