@@ -94,6 +94,29 @@ func TestSSEWriterKeepalive(t *testing.T) {
 	}
 }
 
+// TestSSEWriterTimer checks when the keepalive timer exists and that
+// closing the answer stops it.
+func TestSSEWriterTimer(t *testing.T) {
+	for _, interval := range []time.Duration{0, -time.Second} {
+		s := newSSEWriter(httptest.NewRecorder(), "chatcmpl-1", 1, "m", false)
+		s.startKeepalive(interval)
+		if s.timer != nil {
+			t.Errorf("interval %v started a timer", interval)
+		}
+		s.close() // no timer to stop
+		s.close()
+	}
+	s := newSSEWriter(httptest.NewRecorder(), "chatcmpl-1", 1, "m", false)
+	s.startKeepalive(time.Hour)
+	if s.timer == nil {
+		t.Fatal("no timer")
+	}
+	s.close()
+	if s.timer.Stop() {
+		t.Error("close left the timer running")
+	}
+}
+
 // TestAppendJSONStringBytes checks the exact bytes, where decoding would
 // hide a difference: what needs no escape is written as it is, and no
 // invalid UTF-8 reaches the wire.

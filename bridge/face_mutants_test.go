@@ -127,3 +127,43 @@ func TestFaceCallFailureIsAResult(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// TestFaceDropsToolsThatWent checks a tool its server removed leaves the
+// face's list.
+func TestFaceDropsToolsThatWent(t *testing.T) {
+	var log callLog
+	srv := recordingServer(&log, "add", "sub")
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", srv)})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "face-test", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	names := func() []string {
+		res, err := cs.ListTools(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tl := range res.Tools {
+			out = append(out, tl.Name)
+		}
+		return out
+	}
+	if got := names(); len(got) != 2 {
+		t.Fatalf("tools %v", got)
+	}
+	srv.RemoveTools("sub")
+	for len(h.reg.Tools()) != 1 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the registry kept %v", h.reg.Tools())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if got := names(); len(got) != 1 || got[0] != "calc__add" {
+		t.Errorf("face lists %v after calc__sub went", got)
+	}
+}
