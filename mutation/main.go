@@ -93,6 +93,9 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 			"--workers", fmt.Sprint(*workers), "--timeout-coefficient", fmt.Sprint(*coefficient),
 			"--output", jsonPath, "./"+pkg)
 		cmd.Dir = copyDir
+		// gremlins' work copies go under tmp too, removed even when the
+		// budget kills it.
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 		cmd.Stdout, cmd.Stderr = log, log
 		killGroup(cmd)
 		if err := cmd.Run(); err != nil {
