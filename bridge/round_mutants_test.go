@@ -128,9 +128,13 @@ func TestRequestEdgeCases(t *testing.T) {
 			t.Errorf("%s: %d %v", c.body, status, v)
 		}
 	}
-	status, _ = h.postJSON(`{"model":"m","tools":[{"type":"function","function":null}],"messages":[{"role":"user","content":"x"}]}`)
-	if status == 400 {
-		t.Error("a tool with a null function refused")
+	for _, body := range []string{
+		`{"model":"m","tools":[{"type":"function","function":null}],"messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"","messages":[{"role":"user","content":"x"}]}`,
+	} {
+		if status, v := h.postJSON(body); status == 400 {
+			t.Errorf("%s refused: %v", body, v)
+		}
 	}
 }
 

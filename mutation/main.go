@@ -7,10 +7,11 @@
 //
 //	file | MUTANT_TYPE | the mutated source line, trimmed | class: reason
 //
-// where class is "equivalent" (no test can tell the mutant from the code)
-// or "accepted" (a test could, at a cost the reason states). A survivor
-// with no line there is listed as unexplained: kill it with a test or
-// explain it.
+// where class is "equivalent" (no test can tell the mutant from the code),
+// "accepted" (a test could, at a cost the reason states) or "killed" (a
+// test added since the last run kills it; the next run will not list it).
+// A survivor with no line there is listed as unexplained: kill it with a
+// test or explain it.
 package main
 
 import (
@@ -185,8 +186,8 @@ func parseReasons(data []byte) (map[string]reason, error) {
 		// The source line may itself hold " | ".
 		last := parts[len(parts)-1]
 		class, why, ok := strings.Cut(last, ": ")
-		if !ok || (class != "equivalent" && class != "accepted") {
-			return nil, fmt.Errorf("accepted.txt:%d: the reason must start with \"equivalent: \" or \"accepted: \"", n)
+		if !ok || (class != "equivalent" && class != "accepted" && class != "killed") {
+			return nil, fmt.Errorf("accepted.txt:%d: the reason must start with \"equivalent: \", \"accepted: \" or \"killed: \"", n)
 		}
 		r := reason{File: parts[0], Type: parts[1], Line: strings.Join(parts[2:len(parts)-1], " | "), Class: class, Why: why}
 		out[r.key()] = r

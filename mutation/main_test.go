@@ -75,3 +75,12 @@ func TestParseReasonsRejectsBadLines(t *testing.T) {
 		}
 	}
 }
+
+func TestParseReasonsClasses(t *testing.T) {
+	for _, class := range []string{"equivalent", "accepted", "killed"} {
+		r, err := parseReasons([]byte("a.go | TYPE | x := 1 | " + class + ": why"))
+		if err != nil || r["a.go|TYPE|x := 1"].Class != class {
+			t.Errorf("%s: %v %v", class, r, err)
+		}
+	}
+}
