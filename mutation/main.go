@@ -323,13 +323,18 @@ func (r report) markdown() []byte {
 	fmt.Fprintf(&b, "The score is the share of tested mutants the package's tests kill (a mutant whose tests time out counts as killed);\n")
 	fmt.Fprintf(&b, "not viable mutants do not compile and are not tested; not covered ones are in code no test runs.\n")
 	fmt.Fprintf(&b, "Survivors are explained in `mutation/accepted.txt`.\n\n")
-	fmt.Fprintf(&b, "| package | score | killed | timed out | lived | not viable | not covered |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "gremlins' own efficacy leaves timed-out mutants out: killed / (killed + lived).\n\n")
+	fmt.Fprintf(&b, "| package | score | gremlins efficacy | killed | timed out | lived | not viable | not covered |\n|---|---|---|---|---|---|---|---|\n")
 	for _, p := range r.Pkgs {
 		if p.Err != "" && p.Killed+p.Lived+p.TimedOut == 0 {
-			fmt.Fprintf(&b, "| %s | %s | | | | | |\n", p.Pkg, p.Err)
+			fmt.Fprintf(&b, "| %s | %s | | | | | | |\n", p.Pkg, p.Err)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %.1f%% | %d | %d | %d | %d | %d |\n", p.Pkg, p.efficacy(), p.Killed, p.TimedOut, p.Lived, p.NotViable, p.NotCov)
+		eff := 0.0
+		if p.Killed+p.Lived > 0 {
+			eff = 100 * float64(p.Killed) / float64(p.Killed+p.Lived)
+		}
+		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% | %d | %d | %d | %d | %d |\n", p.Pkg, p.efficacy(), eff, p.Killed, p.TimedOut, p.Lived, p.NotViable, p.NotCov)
 	}
 	for _, p := range r.Pkgs {
 		if p.Err != "" {

@@ -54,10 +54,10 @@ func TestParseExplainsSurvivors(t *testing.T) {
 
 	md := string(report{Tool: "gremlins", Pkgs: []pkgResult{res, {Pkg: "other", Err: "not run: the budget was spent"}}}.markdown())
 	for _, want := range []string{
-		"| pkg | 50.0% | 1 | 1 | 2 | 1 | 7 |",
+		"| pkg | 50.0% | 33.3% | 1 | 1 | 2 | 1 | 7 |",
 		"| pkg/a.go:3:5 | CONDITIONALS_BOUNDARY | `if n > max {` | unexplained |",
 		"| pkg/a.go:4:9 | ARITHMETIC_BASE | `return a \\| b + c` | equivalent | b is always 0 here |",
-		"| other | not run: the budget was spent |",
+		"| other | not run: the budget was spent | |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
