@@ -49,12 +49,32 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	workers := fs.Int("workers", 2, "mutants tested at once")
 	coefficient := fs.Int("timeout-coefficient", 3, "a mutant's tests may take this many times as long as the unmutated run")
 	budget := fs.Duration("budget", 100*time.Minute, "the whole run stops after this long; packages not reached are reported as such")
+	keep := fs.String("keep", "", "a folder to keep gremlins' results in (PKG.json, / as _), for -render")
+	render := fs.String("render", "", "write the report from results kept with -keep in this folder, without running gremlins")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	reasons, err := loadReasons(*accepted)
 	if err != nil {
 		return err
+	}
+	if *render != "" {
+		rep := report{Tool: gremlinsModule + ", results kept in an earlier run", Started: time.Now()}
+		for _, pkg := range splitPkgs(*pkgs) {
+			res := pkgResult{Pkg: pkg}
+			data, err := os.ReadFile(filepath.Join(*render, resultName(pkg)))
+			if err != nil {
+				res.Err = "no results: " + err.Error()
+			} else if err := res.parse(data, ".", reasons); err != nil {
+				res.Err = err.Error()
+			}
+			rep.Pkgs = append(rep.Pkgs, res)
+		}
+		if err := os.WriteFile(*out, rep.markdown(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "mutation: wrote %s\n%s", *out, rep.summary())
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, *budget)
 	defer cancel()
@@ -77,11 +97,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	}
 
 	rep := report{Tool: gremlinsModule, Started: time.Now()}
-	for _, pkg := range strings.Split(*pkgs, ",") {
-		pkg = strings.Trim(strings.TrimSpace(pkg), "./")
-		if pkg == "" {
-			continue
-		}
+	for _, pkg := range splitPkgs(*pkgs) {
 		res := pkgResult{Pkg: pkg}
 		if ctx.Err() != nil {
 			res.Err = "not run: the budget was spent"
@@ -89,7 +105,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(log, "mutation: %s\n", pkg)
-		jsonPath := filepath.Join(tmp, strings.ReplaceAll(pkg, "/", "_")+".json")
+		jsonPath := filepath.Join(tmp, resultName(pkg))
 		cmd := exec.CommandContext(ctx, filepath.Join(bin, "gremlins"), "unleash",
 			"--workers", fmt.Sprint(*workers), "--timeout-coefficient", fmt.Sprint(*coefficient),
 			"--output", jsonPath, "./"+pkg)
@@ -109,6 +125,11 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 			if err := res.parse(data, copyDir, reasons); err != nil {
 				res.Err = err.Error()
 			}
+			if *keep != "" {
+				if err := os.MkdirAll(*keep, 0o755); err == nil {
+					_ = os.WriteFile(filepath.Join(*keep, resultName(pkg)), data, 0o644)
+				}
+			}
 		}
 		rep.Pkgs = append(rep.Pkgs, res)
 	}
@@ -119,6 +140,20 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	fmt.Fprintf(log, "mutation: wrote %s\n%s", *out, rep.summary())
 	return nil
 }
+
+// splitPkgs returns the package directories of a comma-separated list.
+func splitPkgs(list string) []string {
+	var out []string
+	for _, pkg := range strings.Split(list, ",") {
+		if pkg = strings.Trim(strings.TrimSpace(pkg), "./"); pkg != "" {
+			out = append(out, pkg)
+		}
+	}
+	return out
+}
+
+// resultName is the file of a package's gremlins results.
+func resultName(pkg string) string { return strings.ReplaceAll(pkg, "/", "_") + ".json" }
 
 // copyCheckout copies the files git tracks, and untracked files it does
 // not ignore, into dir: the work in progress without node_modules or

@@ -84,3 +84,23 @@ func TestParseReasonsClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestRender checks a report is written from kept results alone.
+func TestRender(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, resultName("pkg/sub")), []byte(gremlinsJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "M.md")
+	var log strings.Builder
+	err := run(t.Context(), []string{"-render", dir, "-pkgs", "./pkg/sub/,gone", "-out", out, "-accepted", filepath.Join(dir, "none.txt")}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(out)
+	for _, want := range []string{"| pkg/sub | 50.0% |", "| gone | no results: "} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
