@@ -244,10 +244,12 @@ func TestNonStreamingMessageShape(t *testing.T) {
 	}
 }
 
-// TestStreamedRefusal checks a refusal delta reaches the client as one.
+// TestStreamedRefusal checks a refusal delta reaches the client as one,
+// and that what shares its chunk or message is not lost.
 func TestStreamedRefusal(t *testing.T) {
 	h := newHarness(t, Options{}, nil, llmtest.Stream(
-		`{"id":"u","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","refusal":"I will not"},"finish_reason":"stop"}]}`))
+		`{"id":"u","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","refusal":"I will not"},"finish_reason":"content_filter"}]}`),
+		llmtest.JSON(200, `{"id":"u","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"only this","refusal":"not that"},"finish_reason":"stop"}]}`))
 	a := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
 	var got string
 	for _, f := range a.frames {
@@ -258,8 +260,12 @@ func TestStreamedRefusal(t *testing.T) {
 			}
 		}
 	}
-	if got != "I will not" || a.finish != "stop" {
+	if got != "I will not" || a.finish != "content_filter" {
 		t.Errorf("refusal %q finish %q", got, a.finish)
+	}
+	_, v := h.postJSON(`{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	if m, _ := message(t, v); m["refusal"] != "not that" || m["content"] != "only this" {
+		t.Errorf("refusal with content: %v", m)
 	}
 }
 
