@@ -354,7 +354,11 @@ func (r report) summary() string {
 func (r report) markdown() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Mutation testing\n\n")
-	fmt.Fprintf(&b, "Written by `task mutate` (%s, default mutators), %s, in %s.\n", r.Tool, r.Started.UTC().Format("2006-01-02"), r.Elapsed)
+	took := ""
+	if r.Elapsed > 0 {
+		took = ", in " + r.Elapsed.String()
+	}
+	fmt.Fprintf(&b, "Written by `task mutate` (%s, default mutators), %s%s.\n", r.Tool, r.Started.UTC().Format("2006-01-02"), took)
 	fmt.Fprintf(&b, "The score is the share of tested mutants the package's tests kill (a mutant whose tests time out counts as killed);\n")
 	fmt.Fprintf(&b, "not viable mutants do not compile and are not tested; not covered ones are in code no test runs.\n")
 	fmt.Fprintf(&b, "Survivors are explained in `mutation/accepted.txt`.\n\n")
