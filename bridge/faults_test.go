@@ -61,17 +61,12 @@ func TestParallelToolCallsRunConcurrently(t *testing.T) {
 	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("slow", srv)},
 		llmtest.ToolCallStream(llmtest.Call{ID: "a", Name: "slow__wait", Arguments: `{"ms":500}`}, llmtest.Call{ID: "b", Name: "slow__wait", Arguments: `{"ms":500}`}),
 		llmtest.TextStream("both done"))
-	start := time.Now()
 	a := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
-	elapsed := time.Since(start)
 	if a.content != "both done" {
 		t.Fatalf("content %q", a.content)
 	}
 	if got := ss.maxInFlight.Load(); got != 2 {
 		t.Errorf("at most %d calls ran at once, want 2", got)
-	}
-	if elapsed >= 900*time.Millisecond {
-		t.Errorf("two 500 ms tools took %v: not concurrent", elapsed)
 	}
 	for _, m := range h.up.Requests()[1].ToolMessages() {
 		if m["content"] != "waited" {
@@ -184,7 +179,9 @@ func TestClientDisconnectCancelsTool(t *testing.T) {
 // TestClientDisconnectCancelsUpstream checks that a client leaving while
 // the upstream streams cancels the upstream request.
 func TestClientDisconnectCancelsUpstream(t *testing.T) {
-	h := newHarness(t, Options{}, nil, llmtest.Hang())
+	// The upstream sends nothing the client would see: a keepalive is the
+	// first byte, soon rather than after the default 15 s.
+	h := newHarness(t, Options{Keepalive: 50 * time.Millisecond}, nil, llmtest.Hang())
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,7 +48,7 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("servers %v", servers)
 	}
 	b := servers[0].(map[string]any)
-	if b["name"] != "broken" || b["state"] != mcpclient.StateFailed || b["error"] == "" || b["transport"] != "stdio" {
+	if msg, _ := b["error"].(string); b["name"] != "broken" || b["state"] != mcpclient.StateFailed || msg == "" || b["transport"] != "stdio" {
 		t.Errorf("first server %v", b)
 	}
 	if status, v := getJSON(t, h2.srv.URL+"/healthz"); status != 200 || v["status"] != "ok" {
@@ -72,8 +74,29 @@ func TestEventsFeed(t *testing.T) {
 		t.Fatalf("Content-Type %q", ct)
 	}
 	// The subscription is registered once the headers are out; a chat
-	// request now is seen by it.
-	go h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	// request now is seen by it. The request runs in its own goroutine,
+	// which reports back rather than failing the test itself, and the test
+	// waits for it.
+	chatDone := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(h.srv.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+		if err != nil {
+			chatDone <- err
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && (resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"content":"ok"`)) {
+			err = fmt.Errorf("chat answer %d: %s", resp.StatusCode, body)
+		}
+		chatDone <- err
+	}()
+	defer func() {
+		if err := <-chatDone; err != nil {
+			t.Error(err)
+		}
+	}()
 
 	sc := bufio.NewScanner(resp.Body)
 	var seen []map[string]any

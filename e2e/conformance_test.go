@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,8 @@ const (
 	node22         = "conformance/node_modules/.bin/node"
 	conformanceCLI = "conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 	inspectorCLI   = "conformance/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
+	// conformancePackage names the installed suite's version.
+	conformancePackage = "conformance/node_modules/@modelcontextprotocol/conformance/package.json"
 )
 
 var (
@@ -97,14 +100,59 @@ func runConformance(t *testing.T, env []string, args ...string) (passed, failed 
 	return passed, failed, out
 }
 
+// conformanceExpected holds, for each version of the conformance suite
+// (e2e/conformance/package.json), the exact counts a run must reach: every
+// check passes, and a count that moves means the suite or the bridge
+// changed, which someone looks at and records here. A version without an
+// entry fails the tests until its counts are added.
+var conformanceExpected = map[string]struct {
+	serverScenarios int            // active server scenarios
+	serverChecks    int            // their checks, all passed
+	clientChecks    map[string]int // checks per client scenario, all passed
+}{
+	"0.2.0-alpha.11": {
+		serverScenarios: 31,
+		serverChecks:    73,
+		clientChecks:    map[string]int{"initialize": 1, "tools_call": 2, "elicitation-sep1034-client-defaults": 5, "sse-retry": 3},
+	},
+}
+
+// scenariosRE matches the number of scenarios a suite run announces.
+var scenariosRE = regexp.MustCompile(`\((\d+) scenarios\)`)
+
+// conformanceVersion returns the installed conformance suite's version and
+// the counts expected of it.
+func conformanceVersion(t *testing.T) (string, int, int, map[string]int) {
+	t.Helper()
+	data, err := os.ReadFile(conformancePackage)
+	need(t, conformancePackage, err)
+	var pkg struct{ Version string }
+	if err := json.Unmarshal(data, &pkg); err != nil || pkg.Version == "" {
+		t.Fatalf("%s: no version (%v)", conformancePackage, err)
+	}
+	want, ok := conformanceExpected[pkg.Version]
+	if !ok {
+		t.Fatalf("conformance suite %s has no expected counts: run it, check what changed, and add them to conformanceExpected", pkg.Version)
+	}
+	return pkg.Version, want.serverScenarios, want.serverChecks, want.clientChecks
+}
+
 // TestConformanceServer runs the active server scenarios of the MCP
-// conformance suite against the bridge's /mcp.
+// conformance suite against the bridge's /mcp: every check passes, and
+// there are exactly as many scenarios and checks as this version of the
+// suite has.
 func TestConformanceServer(t *testing.T) {
+	version, wantScenarios, wantChecks, _ := conformanceVersion(t)
 	b := gatewayBridge(t)
 	passed, failed, out := runConformance(t, nil, "server", "--url", b.url+"/mcp")
-	fmt.Printf("conformance server scenarios through the bridge: %d passed, %d failed\n", passed, failed)
-	if failed > 0 || passed == 0 {
-		t.Fatalf("%d checks failed:\n%s", failed, out)
+	scenarios := -1
+	if m := scenariosRE.FindStringSubmatch(out); m != nil {
+		scenarios, _ = strconv.Atoi(m[1])
+	}
+	fmt.Printf("conformance %s server scenarios through the bridge: %d scenarios, %d passed, %d failed\n", version, scenarios, passed, failed)
+	if failed > 0 || passed != wantChecks || scenarios != wantScenarios {
+		t.Fatalf("%d scenarios, %d checks passed, %d failed; suite %s has %d scenarios and %d checks, all to pass:\n%s",
+			scenarios, passed, failed, version, wantScenarios, wantChecks, out)
 	}
 }
 
@@ -113,18 +161,23 @@ func TestConformanceServer(t *testing.T) {
 func TestConformanceClient(t *testing.T) {
 	_, err := os.Stat(conformanceCLI)
 	need(t, conformanceCLI, err)
+	version, _, _, want := conformanceVersion(t)
 	bin := buildBinary(t)
 	script, _ := filepath.Abs("conformance/bridge-client.sh")
 	total := 0
 	for _, scenario := range []string{"initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry"} {
 		passed, failed, out := runConformance(t, []string{"MCP_BRIDGE_BIN=" + bin},
 			"client", "--command", "bash "+script, "--scenario", scenario)
-		if failed > 0 || passed == 0 {
-			t.Errorf("scenario %s: %d passed, %d failed:\n%s", scenario, passed, failed, out)
+		w, ok := want[scenario]
+		if failed > 0 || !ok || passed != w {
+			t.Errorf("scenario %s: %d passed, %d failed; suite %s has %d checks, all to pass:\n%s", scenario, passed, failed, version, w, out)
 		}
 		total += passed
 	}
-	fmt.Printf("conformance client scenarios with the bridge as client: %d checks passed\n", total)
+	if len(want) != 4 {
+		t.Errorf("conformanceExpected[%q] lists %d client scenarios, the test runs 4", version, len(want))
+	}
+	fmt.Printf("conformance %s client scenarios with the bridge as client: %d checks passed\n", version, total)
 }
 
 // TestInspectorCLI lists and calls tools through /mcp and /sse with the

@@ -261,7 +261,7 @@ func TestToolServerCalls(t *testing.T) {
 		check            func(v map[string]any) bool
 	}{
 		{"text result", "test__echo", `{"text":"hi"}`, 200, func(v map[string]any) bool { return v["result"] == "hi" && len(v) == 1 }},
-		{"empty body is {}", "test__pid", ``, 200, func(v map[string]any) bool { return v["result"] != "" }},
+		{"empty body is {}", "test__pid", ``, 200, func(v map[string]any) bool { r, ok := v["result"].(string); return ok && r != "" && len(v) == 1 }},
 		{"structured result", "test__add", `{"a":2,"b":3}`, 200, func(v map[string]any) bool { return v["sum"] == 5.0 && len(v) == 1 }},
 		{"wrong type", "test__add", `{"a":"two","b":3}`, 422, func(v map[string]any) bool {
 			e := errorOf(v)
