@@ -48,11 +48,22 @@ func assistantWith(ids ...string) json.RawMessage {
 	return json.RawMessage(`{"role":"assistant","content":null,"tool_calls":[` + strings.Join(calls, ",") + `]}`)
 }
 
+// testOwner and testConv are the caller and the conversation (one user
+// message "x") the turns of these tests belong to.
+const testOwner = "addr:127.0.0.1"
+
+var testConv = conversationHash([]json.RawMessage{json.RawMessage(`{"role":"user","content":"x"}`)})
+
+// putTurn remembers a turn of testOwner after testConv.
+func putTurn(p *pendingTurns, calls []llm.ToolCall, assistant json.RawMessage, tools []json.RawMessage) {
+	p.put(testOwner, testConv, calls, assistant, tools)
+}
+
 // spliced reports whether splicing a conversation that holds the client's
 // assistant message for id restored a remembered turn.
 func spliced(p *pendingTurns, id string) bool {
 	msgs := []json.RawMessage{json.RawMessage(`{"role":"user","content":"x"}`), assistantWith(id)}
-	return !sameSlice(p.splice(msgs), msgs)
+	return !sameSlice(p.splice(testOwner, msgs), msgs)
 }
 
 // TestPendingTurnExpiry checks a remembered turn is restored up to its
@@ -60,9 +71,9 @@ func spliced(p *pendingTurns, id string) bool {
 // the next put.
 func TestPendingTurnExpiry(t *testing.T) {
 	clock := newFakeClock()
-	p := newPendingTurns(time.Minute, 10)
+	p := newPendingTurns(time.Minute, 10, 1<<20, 64<<20)
 	useClock(p, clock)
-	p.put([]llm.ToolCall{{ID: "u1"}, {ID: "u2"}}, json.RawMessage(`{"role":"assistant","full":true}`),
+	putTurn(p, []llm.ToolCall{{ID: "u1"}, {ID: "u2"}}, json.RawMessage(`{"role":"assistant","full":true}`),
 		[]json.RawMessage{json.RawMessage(`{"role":"tool","tool_call_id":"b1"}`)})
 
 	clock.advance(time.Minute)
@@ -74,9 +85,9 @@ func TestPendingTurnExpiry(t *testing.T) {
 		t.Fatal("turn restored after it expired")
 	}
 
-	p.put([]llm.ToolCall{{ID: "u3"}}, json.RawMessage(`{"role":"assistant"}`), nil)
+	putTurn(p, []llm.ToolCall{{ID: "u3"}}, json.RawMessage(`{"role":"assistant"}`), nil)
 	p.mu.Lock()
-	ids, turns := len(p.byID), len(p.order)
+	ids, turns := len(p.byKey), len(p.order)
 	p.mu.Unlock()
 	if ids != 1 || turns != 1 {
 		t.Errorf("after a put past the expiry: %d ids, %d turns remembered, want 1 and 1", ids, turns)
@@ -86,13 +97,13 @@ func TestPendingTurnExpiry(t *testing.T) {
 // TestPendingTurnEviction checks that at most max turns are kept, the
 // oldest going first with every id it was stored under.
 func TestPendingTurnEviction(t *testing.T) {
-	p := newPendingTurns(time.Hour, 2)
-	p.put([]llm.ToolCall{{ID: "a1"}, {ID: "a2"}}, json.RawMessage(`{"role":"assistant","turn":"a"}`), nil)
-	p.put([]llm.ToolCall{{ID: "b1"}}, json.RawMessage(`{"role":"assistant","turn":"b"}`), nil)
+	p := newPendingTurns(time.Hour, 2, 1<<20, 64<<20)
+	putTurn(p, []llm.ToolCall{{ID: "a1"}, {ID: "a2"}}, json.RawMessage(`{"role":"assistant","turn":"a"}`), nil)
+	putTurn(p, []llm.ToolCall{{ID: "b1"}}, json.RawMessage(`{"role":"assistant","turn":"b"}`), nil)
 	if !spliced(p, "a1") || !spliced(p, "a2") || !spliced(p, "b1") {
 		t.Fatal("turns within the bound not restored")
 	}
-	p.put([]llm.ToolCall{{ID: "c1"}}, json.RawMessage(`{"role":"assistant","turn":"c"}`), nil)
+	putTurn(p, []llm.ToolCall{{ID: "c1"}}, json.RawMessage(`{"role":"assistant","turn":"c"}`), nil)
 	if spliced(p, "a1") || spliced(p, "a2") {
 		t.Error("the oldest turn was not evicted")
 	}
@@ -100,7 +111,7 @@ func TestPendingTurnEviction(t *testing.T) {
 		t.Error("a newer turn was evicted")
 	}
 	p.mu.Lock()
-	ids, turns := len(p.byID), len(p.order)
+	ids, turns := len(p.byKey), len(p.order)
 	p.mu.Unlock()
 	if ids != 2 || turns != 2 {
 		t.Errorf("%d ids, %d turns remembered, want 2 and 2", ids, turns)
@@ -112,14 +123,14 @@ func TestPendingTurnEviction(t *testing.T) {
 // messages, and that a conversation with nothing to restore is returned
 // as it is.
 func TestPendingSpliceRestoresInPlace(t *testing.T) {
-	p := newPendingTurns(time.Hour, 10)
+	p := newPendingTurns(time.Hour, 10, 1<<20, 64<<20)
 	plain := []json.RawMessage{json.RawMessage(`{"role":"user","content":"x"}`)}
-	if got := p.splice(plain); !sameSlice(got, plain) {
+	if got := p.splice(testOwner, plain); !sameSlice(got, plain) {
 		t.Errorf("empty memory changed the conversation: %s", got)
 	}
-	p.put([]llm.ToolCall{{ID: "u1"}}, json.RawMessage(`{"role":"assistant","full":true}`),
+	putTurn(p, []llm.ToolCall{{ID: "u1"}}, json.RawMessage(`{"role":"assistant","full":true}`),
 		[]json.RawMessage{json.RawMessage(`{"role":"tool","tool_call_id":"b1"}`), json.RawMessage(`{"role":"tool","tool_call_id":"b2"}`)})
-	if got := p.splice(plain); !sameSlice(got, plain) {
+	if got := p.splice(testOwner, plain); !sameSlice(got, plain) {
 		t.Errorf("a conversation without the turn changed: %s", got)
 	}
 	msgs := []json.RawMessage{
@@ -128,7 +139,7 @@ func TestPendingSpliceRestoresInPlace(t *testing.T) {
 		json.RawMessage(`{"role":"tool","tool_call_id":"u1","content":"yes"}`),
 		json.RawMessage(`{"role":"user","content":"more"}`),
 	}
-	got := p.splice(msgs)
+	got := p.splice(testOwner, msgs)
 	want := []string{
 		`{"role":"user","content":"x"}`,
 		`{"role":"assistant","full":true}`,
@@ -146,7 +157,7 @@ func TestPendingSpliceRestoresInPlace(t *testing.T) {
 		}
 	}
 	// The turn stays: the client sends the same history again later.
-	if again := p.splice(msgs); len(again) != len(want) {
+	if again := p.splice(testOwner, msgs); len(again) != len(want) {
 		t.Errorf("second splice gave %d messages, want %d", len(again), len(want))
 	}
 }

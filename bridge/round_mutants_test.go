@@ -201,16 +201,16 @@ func TestToolCacheFollowsVersion(t *testing.T) {
 	set := func(tools ...mcpclient.Tool) { src.tools.Store(&tools) }
 	set(mcpclient.Tool{Name: "a__one", Title: "The one"})
 	c := &toolCache{src: src}
-	first := c.get()
+	first := c.get(nil)
 	if !strings.Contains(string(first.joined), `"description":"The one"`) {
 		t.Errorf("title not used as description: %s", first.joined)
 	}
 	set(mcpclient.Tool{Name: "a__two", Description: "Second", Title: "ignored"})
-	if c.get() != first {
+	if c.get(nil) != first {
 		t.Error("rebuilt although the version did not move")
 	}
 	src.version.Store(1)
-	second := c.get()
+	second := c.get(nil)
 	if second == first || !strings.Contains(string(second.joined), `"name":"a__two"`) || !strings.Contains(string(second.joined), `"description":"Second"`) {
 		t.Errorf("after the version moved: %s", second.joined)
 	}
