@@ -523,12 +523,14 @@ func callCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr 
 	if !json.Valid([]byte(argText)) {
 		return fmt.Errorf("arguments are not valid JSON: %s", argText)
 	}
-	_, reg, err := connect(ctx, cfgPath, stderr)
+	c, reg, err := connect(ctx, cfgPath, stderr)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
+	start := time.Now()
 	res, err := reg.Call(ctx, name, json.RawMessage(argText))
+	c.auditCLICall(ctx, reg, name, json.RawMessage(argText), time.Since(start), res, err, stderr)
 	if err != nil {
 		if errors.Is(err, mcpclient.ErrUnknownTool) {
 			return fmt.Errorf("%w (see mcp-bridge tools)", err)

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os/user"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // auditConfig is the audit section: the audit log.
@@ -116,4 +121,38 @@ func (o *observers) serveMetrics(ctx context.Context, addr string, log *slog.Log
 		}
 	}()
 	return nil
+}
+
+// auditCLICall writes the audit line of a tool call made by the call
+// command (face "cli"), when the config keeps an audit log. The identity
+// is the local user who ran it.
+func (c *config) auditCLICall(ctx context.Context, reg *mcpclient.Registry, tool string, args json.RawMessage,
+	d time.Duration, res *mcpclient.Result, callErr error, stderr io.Writer) {
+	if c.Audit.File == "" {
+		return
+	}
+	a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments, Secrets: c.secrets()})
+	if err != nil {
+		fmt.Fprintf(stderr, "warning: the call is not in the audit log: %v\n", err)
+		return
+	}
+	defer a.Close()
+	who := "local"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		who = "local:" + u.Username
+	}
+	rec := &observe.ToolCallRecord{ToolCallStart: observe.ToolCallStart{RequestID: "cli-" + rand.Text(), Identity: who,
+		Face: observe.FaceCLI, Tool: tool, Arguments: args}, Duration: d}
+	for _, t := range reg.Tools() {
+		if t.Name == tool {
+			rec.Server = t.Server
+		}
+	}
+	rec.Outcome = observe.OutcomeOf(ctx, callErr, res != nil && res.IsError)
+	if callErr != nil {
+		rec.Error = mcpclient.Redact(callErr.Error(), c.secrets())
+	} else if res != nil {
+		rec.ResultBytes = len(res.Text)
+	}
+	a.ToolCallFinished(ctx, rec)
 }

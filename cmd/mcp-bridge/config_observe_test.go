@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -98,5 +99,34 @@ func TestServeAuditAndMetricsListen(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/metrics on the bridge's routes with metrics.listen set: %d", resp.StatusCode)
+	}
+}
+
+// TestCallCommandAudited checks the call command writes its tool call to
+// the audit log, with the face "cli", arguments redacted.
+func TestCallCommandAudited(t *testing.T) {
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	path := writeJSONConfig(t, map[string]any{
+		"mcpServers": map[string]any{"GitHub": stdioServer("GitHub")},
+		"audit":      map[string]any{"file": auditFile},
+		"upstream":   map[string]any{"api_key": "sk-do-not-log"},
+	})
+	if _, stderr, err := runCmd(t, "-c", path, "call", "GitHub__echo", `{"text":"sk-do-not-log"}`); err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	data, err := os.ReadFile(auditFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(data, &line); err != nil {
+		t.Fatalf("audit %q: %v", data, err)
+	}
+	if line["event"] != "tool_call" || line["face"] != "cli" || line["server"] != "GitHub" || line["tool"] != "GitHub__echo" ||
+		line["outcome"] != "ok" || !strings.HasPrefix(line["identity"].(string), "local") {
+		t.Errorf("audit line %s", data)
+	}
+	if strings.Contains(string(data), "sk-do-not-log") {
+		t.Errorf("the secret argument is in the audit log: %s", data)
 	}
 }
