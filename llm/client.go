@@ -62,6 +62,10 @@ type Options struct {
 	StallTimeout time.Duration
 	// Logger receives retry and failure reports. nil discards them.
 	Logger *slog.Logger
+	// Propagate, when set, adds trace context headers (traceparent) to
+	// every request from the request's context, after all other headers.
+	// nil adds none.
+	Propagate func(ctx context.Context, h http.Header)
 }
 
 // Client is a client of one upstream. It is safe for concurrent use.
@@ -81,6 +85,7 @@ type Client struct {
 	stall      time.Duration // <= 0: none
 	where      string        // the base URL without credentials
 	log        *slog.Logger
+	propagate  func(context.Context, http.Header) // nil: none
 
 	models modelsCache
 }
@@ -122,6 +127,7 @@ func NewClient(opts Options) (*Client, error) {
 		stall:      orDefault(opts.StallTimeout, defaultStallTimeout),
 		where:      shown.String(),
 		log:        opts.Logger,
+		propagate:  opts.Propagate,
 	}
 	if opts.APIKey != "" {
 		c.auth = "Bearer " + opts.APIKey
@@ -317,6 +323,9 @@ func (c *Client) setHeaders(req *http.Request, hasBody bool) {
 	}
 	for k, vs := range headersFrom(req.Context()) {
 		req.Header[k] = vs
+	}
+	if c.propagate != nil {
+		c.propagate(req.Context(), req.Header)
 	}
 	if c.host != "" {
 		req.Host = c.host

@@ -419,3 +419,30 @@ func TestChatCompletionsBuffers(t *testing.T) {
 		t.Errorf("parts were consumed: %q", parts)
 	}
 }
+
+type traceKey struct{}
+
+// TestPropagateSetsTraceHeaders: the Propagate hook sees each request's
+// context and its headers reach the upstream, after configured ones.
+func TestPropagateSetsTraceHeaders(t *testing.T) {
+	u := newUpstream(t, statuses(200))
+	c := newTestClient(t, Options{
+		BaseURL: u.URL + "/v1",
+		Headers: map[string]string{"Traceparent": "configured"},
+		Propagate: func(ctx context.Context, h http.Header) {
+			if v, ok := ctx.Value(traceKey{}).(string); ok {
+				h.Set("Traceparent", v)
+			}
+		},
+	})
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	resp, err := c.ChatCompletions(context.WithValue(context.Background(), traceKey{}, tp), []byte(`{"model":"m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r, _ := u.lastRequest()
+	if got := r.Header.Get("Traceparent"); got != tp {
+		t.Errorf("traceparent %q, want %q", got, tp)
+	}
+}

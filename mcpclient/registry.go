@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -122,6 +123,11 @@ type Options struct {
 	// Roots are offered to servers that ask for them. Nil offers none and
 	// does not advertise the roots capability.
 	Roots []*mcp.Root
+	// Propagate, when set, adds trace context (traceparent, tracestate)
+	// from a call's context: to the HTTP requests sent to remote servers
+	// and, lower-cased, to the _meta of tools/call requests on every
+	// transport. nil adds none.
+	Propagate func(ctx context.Context, h http.Header)
 }
 
 // withDefaults returns a copy of o (nil allowed) with zero values replaced.

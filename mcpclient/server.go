@@ -99,10 +99,10 @@ func newServer(reg *Registry, cfg ServerConfig, opts *Options) *server {
 	}
 	switch s.kind {
 	case TransportHTTP, TransportSSE:
-		s.httpClient = newHTTPClient(cfg.Headers, cfg.ForwardIdentityHeader)
+		s.httpClient = newHTTPClient(cfg.Headers, cfg.ForwardIdentityHeader, opts.Propagate)
 	case TransportWS:
 		// The headers go on the handshake request (WebSocketTransport.Header).
-		s.httpClient = newHTTPClient(nil, cfg.ForwardIdentityHeader)
+		s.httpClient = newHTTPClient(nil, cfg.ForwardIdentityHeader, opts.Propagate)
 	}
 	return s
 }
@@ -509,6 +509,9 @@ func (s *server) callRaw(ctx, life context.Context, name, original string, args 
 		return nil, s.unavailable(name, state, lastErr)
 	}
 	params := &mcp.CallToolParams{Name: original, Arguments: args}
+	if s.opts.Propagate != nil {
+		setTraceMeta(ctx, params, s.opts.Propagate)
+	}
 	ci, hasCaller := callerOf(ctx)
 	if hasCaller {
 		token, end := s.calls.begin(s.cfg.Name, ci)

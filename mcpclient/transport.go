@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -108,13 +109,14 @@ func newAttempt(ctx context.Context, c ServerConfig, opts *Options, log *slog.Lo
 // with every request, dials with a timeout and has no overall timeout,
 // since event streams live long.
 // identityHeader, when set, carries the name of the caller of each
-// request's call (WithIdentity).
-func newHTTPClient(headers map[string]string, identityHeader string) *http.Client {
+// request's call (WithIdentity); propagate, when set, adds each request's
+// trace context (Options.Propagate).
+func newHTTPClient(headers map[string]string, identityHeader string, propagate func(context.Context, http.Header)) *http.Client {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	var rt http.RoundTripper = base
-	if len(headers) > 0 || identityHeader != "" {
-		rt = &headerRoundTripper{base: base, headers: maps.Clone(headers), identity: identityHeader}
+	if len(headers) > 0 || identityHeader != "" || propagate != nil {
+		rt = &headerRoundTripper{base: base, headers: maps.Clone(headers), identity: identityHeader, propagate: propagate}
 	}
 	return &http.Client{Transport: rt}
 }
@@ -148,6 +150,8 @@ type headerRoundTripper struct {
 	base     http.RoundTripper
 	headers  map[string]string
 	identity string // the header of the caller's name, "" for none
+	// propagate adds the trace context of the request's context; nil for none.
+	propagate func(context.Context, http.Header)
 }
 
 // RoundTrip implements http.RoundTripper. It does not modify req: the
@@ -167,6 +171,9 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 		} else {
 			r.Header.Del(t.identity) // never a name the caller did not have
 		}
+	}
+	if t.propagate != nil {
+		t.propagate(req.Context(), r.Header)
 	}
 	return t.base.RoundTrip(r)
 }
@@ -217,4 +224,25 @@ func (b *ringBuffer) String() string {
 		}
 	}
 	return string(s)
+}
+
+// setTraceMeta puts the trace context of ctx in params' _meta under
+// lower-case keys ("traceparent", "tracestate"), as MCP tracing proposals
+// do; it leaves _meta alone when ctx has none.
+func setTraceMeta(ctx context.Context, params *mcp.CallToolParams, propagate func(context.Context, http.Header)) {
+	h := make(http.Header, 2)
+	propagate(ctx, h)
+	if len(h) == 0 {
+		return
+	}
+	meta := params.GetMeta()
+	if meta == nil {
+		meta = make(map[string]any, len(h))
+	}
+	for k, vs := range h {
+		if len(vs) > 0 {
+			meta[strings.ToLower(k)] = vs[0]
+		}
+	}
+	params.SetMeta(meta)
 }

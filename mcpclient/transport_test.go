@@ -76,7 +76,7 @@ func TestHeaderRoundTripper(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	client := newHTTPClient(map[string]string{"Authorization": "Bearer k", "x-custom": "v"}, "")
+	client := newHTTPClient(map[string]string{"Authorization": "Bearer k", "x-custom": "v"}, "", nil)
 	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestHeaderOf(t *testing.T) {
 
 func TestNewAttempt(t *testing.T) {
 	ctx := context.Background()
-	client := newHTTPClient(nil, "")
+	client := newHTTPClient(nil, "", nil)
 	opts := (*Options)(nil).withDefaults()
 	ws, err := newAttempt(ctx, ServerConfig{Name: "w", URL: "ws://x/mcp", Headers: map[string]string{"authorization": "Bearer k"}}, opts, opts.Logger, client)
 	if err != nil {
@@ -149,7 +149,7 @@ func TestForwardIdentity(t *testing.T) {
 		got <- r.Header.Clone()
 	}))
 	defer srv.Close()
-	client := newHTTPClient(nil, "X-Bridge-User")
+	client := newHTTPClient(nil, "X-Bridge-User", nil)
 	for _, c := range []struct {
 		ctx  context.Context
 		want string

@@ -181,6 +181,7 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 		OnResourceUpdated:   h.onResourceUpdated,
 		DefaultCaller:       h.caller,
 		Roots:               c.roots(),
+		Propagate:           c.propagate(),
 	})
 }
 
@@ -189,7 +190,7 @@ func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Regist
 func (c *config) upstreamOptions(log *slog.Logger) llm.Options {
 	return llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey, Headers: c.Upstream.Headers,
 		MaxRetries: c.Upstream.MaxRetries, Logger: log, FirstByteTimeout: time.Duration(c.Upstream.FirstByteTimeout),
-		StallTimeout: time.Duration(c.Upstream.StallTimeout)}
+		StallTimeout: time.Duration(c.Upstream.StallTimeout), Propagate: c.propagate()}
 }
 
 // upstreamShown is the upstream's address as it may be shown: without
@@ -340,6 +341,9 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	}
 
 	hs := srv.HTTPServer()
+	if obs.tracer != nil {
+		hs.Handler = obs.tracer.Middleware(hs.Handler)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", up.BaseURL(),

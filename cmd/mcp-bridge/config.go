@@ -45,6 +45,8 @@ type config struct {
 	Sampling samplingConfig `yaml:"sampling"`
 	Audit    auditConfig    `yaml:"audit"`
 	Metrics  metricsConfig  `yaml:"metrics"`
+	// Telemetry configures OpenTelemetry traces (config_telemetry.go).
+	Telemetry telemetryConfig `yaml:"telemetry"`
 	// Roots are offered to MCP servers that ask for them: directories
 	// (made file:// URIs) or URIs.
 	Roots []string `yaml:"roots"`
@@ -384,6 +386,8 @@ func (c *config) readFile(path string, getenv func(string) string) error {
 		case k.Value == "openapiServers":
 			apis = val
 			continue
+		case k.Value == "telemetry" && isBridgeTelemetry(val):
+			// Ours: decoded below. Claude Desktop's is another shape.
 		case otherClientKeys[k.Value]:
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: line %d: %q is another client's setting (Claude Desktop, VS Code): ignored", path, k.Line, k.Value))
 			continue
@@ -773,6 +777,9 @@ func (c *config) validate() error {
 		bad("listen", "expected host:port, got %q", c.Listen)
 	}
 	if err := c.validateObserve(where); err != nil {
+		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
+	}
+	if err := c.validateTelemetry(where); err != nil {
 		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
 	if err := c.validateAuth(where); err != nil {

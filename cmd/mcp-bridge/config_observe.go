@@ -63,6 +63,7 @@ func (c *config) validateObserve(where string) error {
 type observers struct {
 	audit   *observe.Audit   // nil without audit.file
 	metrics *observe.Metrics // always
+	tracer  *observe.Tracer  // nil without telemetry
 }
 
 // newObservers opens the audit log and makes the metrics.
@@ -76,15 +77,25 @@ func (c *config) newObservers(log *slog.Logger) (*observers, error) {
 		}
 		o.audit = a
 	}
+	t, err := c.newTracer()
+	if err != nil {
+		o.close()
+		return nil, err
+	}
+	o.tracer = t
 	return o, nil
 }
 
 // observer is what the bridge tells.
 func (o *observers) observer() observe.Observer {
-	if o.audit == nil {
-		return o.metrics
+	obs := []observe.Observer{o.metrics}
+	if o.audit != nil {
+		obs = append(obs, o.audit)
 	}
-	return observe.Multi(o.metrics, o.audit)
+	if o.tracer != nil {
+		obs = append(obs, o.tracer)
+	}
+	return observe.Multi(obs...)
 }
 
 // reopenAudit starts a new audit file under the configured name, after
@@ -99,6 +110,7 @@ func (o *observers) close() {
 	if o.audit != nil {
 		_ = o.audit.Close()
 	}
+	shutdownTracer(o.tracer)
 }
 
 // serveMetrics serves /metrics on addr without keys until ctx ends.

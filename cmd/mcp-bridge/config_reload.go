@@ -160,6 +160,7 @@ func restartKeys(a, b *config) []string {
 		{"auth.jwt", a.Auth.JWT.configured(), b.Auth.JWT.configured()},
 		{"audit", a.Audit, b.Audit},
 		{"metrics", a.Metrics, b.Metrics},
+		{"telemetry", a.Telemetry, b.Telemetry},
 	} {
 		if !reflect.DeepEqual(k.a, k.b) {
 			keys = append(keys, k.key)
