@@ -271,7 +271,7 @@ type holdResult struct {
 	// the target has no process of its own.
 	rssBase, rssMed, rssPeak int64
 	// cpu is the process's CPU time per second while every stream was open.
-	cpuPerSec time.Duration
+	cpuShare time.Duration
 }
 
 // holdStreams opens n streams against each target at once, every stream
@@ -351,7 +351,7 @@ func holdStreams(ctx context.Context, targets []*target, n int, interval, hold t
 	for i, t := range targets {
 		if t.pid > 0 && window > 0 {
 			c, _ := procCPU(t.pid)
-			results[i].cpuPerSec = time.Duration(float64(c-cpu0[i]) / window.Seconds())
+			results[i].cpuShare = time.Duration(float64(c-cpu0[i]) / window.Seconds())
 		}
 	}
 	wg.Wait()

@@ -50,7 +50,7 @@ type options struct {
 	latency        time.Duration
 	chunkDelay     time.Duration
 	profile        string
-	profileSeconds time.Duration
+	profileTime time.Duration
 	profileDir     string
 	micro          bool
 	microBenchtime string
@@ -135,7 +135,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.latency, "upstream-latency", 0, "mock upstream: delay before every answer")
 	fs.DurationVar(&o.chunkDelay, "chunk-delay", 0, "mock upstream: delay between streamed chunks")
 	fs.StringVar(&o.profile, "profile", "missed", "profile the bridge for targets that are missed, for all, or none: missed|all|none")
-	fs.DurationVar(&o.profileSeconds, "profile-time", 5*time.Second, "length of each profile")
+	fs.DurationVar(&o.profileTime, "profile-time", 5*time.Second, "length of each profile")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the profiles in this directory (default: a temporary one, removed)")
 	fs.BoolVar(&o.micro, "micro", false, "also run the micro-benchmarks (go test -bench) and add them to the report")
 	fs.StringVar(&o.microBenchtime, "micro-benchtime", "1s", "-benchtime of the micro-benchmarks")

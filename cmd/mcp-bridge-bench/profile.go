@@ -170,7 +170,7 @@ func (b *bench) profile(ctx context.Context, id, dir string) profileResult {
 	defer p.stop()
 	t := newTarget("bridge", p.URL, p.Pid())
 	defer t.close()
-	secs := b.opts.profileSeconds
+	secs := b.opts.profileTime
 
 	if kind == profHeldStream {
 		pr.title = fmt.Sprintf("Heap of %d held streams (bridge, %d tools)", b.opts.streams, tools)

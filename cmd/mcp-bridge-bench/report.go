@@ -396,7 +396,7 @@ func (r *report) holdTable(b *strings.Builder, h []holdResult) {
 		per, cpu := "–", "–"
 		if x.rssMed > 0 {
 			per = fkb(float64(x.rssMed-x.rssBase) / float64(x.n))
-			cpu = fmt.Sprintf("%.1f%%", 100*x.cpuPerSec.Seconds())
+			cpu = fmt.Sprintf("%.1f%%", 100*x.cpuShare.Seconds())
 		}
 		errs := fmt.Sprint(x.errs)
 		if x.errs > 0 {
@@ -472,7 +472,7 @@ func (r *report) growthTables(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %.1f%% | %d |\n", br.n, fmb(br.rssMed),
 			fkb(float64(br.rssMed-br.rssBase)/float64(br.n)), bigPer, fkb(float64(p.rssMed-p.rssBase)/float64(p.n)),
-			fus(us(pct(br.lags, 50)-pct(d.lags, 50))), fus(us(pct(br.lags, 99)-pct(d.lags, 99))), fus(us(pct(br.ttfb, 50))), 100*br.cpuPerSec.Seconds(), br.errs)
+			fus(us(pct(br.lags, 50)-pct(d.lags, 50))), fus(us(pct(br.lags, 99)-pct(d.lags, 99))), fus(us(pct(br.ttfb, 50))), 100*br.cpuShare.Seconds(), br.errs)
 	}
 	b.WriteString("\n")
 }

@@ -302,7 +302,7 @@ func (b *bench) holds(ctx context.Context) error {
 		res := holdStreams(ctx, ts, n, b.opts.holdInterval, hold, nil)
 		for _, r := range res {
 			b.log.Printf("  %-18s %5d streams  %d errors  open in %v  rss %s -> %s (peak %s)  lag p50 %.0fµs  cpu %v/s",
-				r.target, r.n, r.errs, r.open.Round(time.Millisecond), mib(r.rssBase), mib(r.rssMed), mib(r.rssPeak), us(pct(r.lags, 50)), r.cpuPerSec)
+				r.target, r.n, r.errs, r.open.Round(time.Millisecond), mib(r.rssBase), mib(r.rssMed), mib(r.rssPeak), us(pct(r.lags, 50)), r.cpuShare)
 			if r.firstErr != "" {
 				b.log.Printf("  %s: first error: %s", r.target, r.firstErr)
 			}
