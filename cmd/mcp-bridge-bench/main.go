@@ -50,7 +50,7 @@ type options struct {
 	latency        time.Duration
 	chunkDelay     time.Duration
 	profile        string
-	profileTime time.Duration
+	profileTime    time.Duration
 	profileDir     string
 	micro          bool
 	microBenchtime string
