@@ -6,12 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -90,12 +92,12 @@ var environmentHelp = func() string {
 	b.WriteString("\nEnvironment:\n")
 	b.WriteString("  MCP_BRIDGE_CONFIG                      config file, when -c is not given (else ./mcp-bridge.yaml if present)\n")
 	b.WriteString("  OPENAI_BASE_URL, OPENAI_API_KEY        upstream.base_url and upstream.api_key when the config sets none\n")
-	for _, sc := range scalars {
+	for _, sc := range config.Settings() {
 		def := ""
-		if sc.def != "" {
-			def = " (default " + sc.def + ")"
+		if sc.Default != "" {
+			def = " (default " + sc.Default + ")"
 		}
-		fmt.Fprintf(&b, "  %-38s %s%s\n", envName(sc.key), sc.key, def)
+		fmt.Fprintf(&b, "  %-38s %s%s\n", sc.Env, sc.Key, def)
 	}
 	b.WriteString("\nWith no config file the bridge uses the defaults above and no MCP servers.\n")
 	return b.String()
@@ -130,14 +132,14 @@ func commandFlags(name string, cfgPath *string, args []string, stderr io.Writer,
 }
 
 // newLogger builds the process logger from the config.
-func newLogger(c *config, w io.Writer) *slog.Logger {
+func newLogger(c *config.Config, w io.Writer) *slog.Logger {
 	// Every line passes the redactor: configured secrets, servers' header
 	// and env values, credentials in URLs.
-	return slog.New(mcpclient.NewRedactingHandler(logHandler(c, w), c.secrets()))
+	return slog.New(mcpclient.NewRedactingHandler(logHandler(c, w), c.Secrets()))
 }
 
 // logHandler is the handler of the config's log settings, unredacted.
-func logHandler(c *config, w io.Writer) slog.Handler {
+func logHandler(c *config.Config, w io.Writer) slog.Handler {
 	var level slog.Level
 	switch strings.ToLower(c.Log.Level) {
 	case "debug":
@@ -167,67 +169,40 @@ type registryHooks struct {
 
 // newRegistry builds the registry of the configured servers: mcpServers
 // and openapiServers.
-func newRegistry(c *config, log *slog.Logger, h registryHooks) *mcpclient.Registry {
-	return mcpclient.NewRegistry(c.registryServers(log, h), &mcpclient.Options{
+func newRegistry(c *config.Config, log *slog.Logger, h registryHooks) *mcpclient.Registry {
+	return mcpclient.NewRegistry(registryServers(c, log, h), &mcpclient.Options{
 		Logger:              log,
 		CallTimeout:         time.Duration(c.Tools.CallTimeout),
 		MaxConcurrency:      c.Tools.MaxConcurrency,
 		MaxResultBytes:      c.Tools.MaxResultBytes,
 		MaxFrameBytes:       c.Limits.MaxFrameBytes,
-		Secrets:             c.secrets(),
+		Secrets:             c.Secrets(),
 		MaxDescriptionBytes: c.Tools.MaxDescriptionBytes,
 		ClientVersion:       version(),
 		OnEvent:             h.onEvent,
 		OnResourceUpdated:   h.onResourceUpdated,
 		DefaultCaller:       h.caller,
-		Roots:               c.roots(),
-		Propagate:           c.propagate(),
+		Roots:               roots(c),
+		Propagate:           propagate(c),
 	})
 }
 
 // upstreamOptions are the upstream client's options from the config;
 // log receives its retry reports (nil discards them).
-func (c *config) upstreamOptions(log *slog.Logger) llm.Options {
+func upstreamOptions(c *config.Config, log *slog.Logger) llm.Options {
 	return llm.Options{BaseURL: c.Upstream.BaseURL, APIKey: c.Upstream.APIKey, Headers: c.Upstream.Headers,
 		MaxRetries: c.Upstream.MaxRetries, Logger: log, FirstByteTimeout: time.Duration(c.Upstream.FirstByteTimeout),
-		StallTimeout: time.Duration(c.Upstream.StallTimeout), Propagate: c.propagate()}
+		StallTimeout: time.Duration(c.Upstream.StallTimeout), Propagate: propagate(c)}
 }
 
 // upstreamShown is the upstream's address as it may be shown: without
 // user information or query.
-func (c *config) upstreamShown() string {
+func upstreamShown(c *config.Config) string {
 	u, err := url.Parse(c.Upstream.BaseURL)
 	if err != nil {
 		return "(unparseable upstream.base_url)"
 	}
 	return mcpclient.RedactURL(u)
-}
-
-// secrets are the configured values that must never be shown.
-func (c *config) secrets() []string {
-	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
-	s = append(s, c.authSecrets()...)
-	for _, v := range c.Upstream.Headers {
-		s = append(s, v)
-	}
-	for _, sv := range c.OpenAPIServers {
-		for _, v := range sv.Headers {
-			s = append(s, v)
-		}
-	}
-	for _, sv := range c.Servers {
-		for _, v := range sv.Headers {
-			s = append(s, v)
-		}
-		// Servers' env values are often secrets too; short ones (LOG_LEVEL:
-		// info) are too common a word to mask everywhere.
-		for _, v := range sv.Env {
-			if len(v) >= 8 {
-				s = append(s, v)
-			}
-		}
-	}
-	return s
 }
 
 // abortGrace is how long the chat requests ended at the shutdown deadline
@@ -238,7 +213,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if _, err := commandFlags("serve", &cfgPath, args, stderr, nil); err != nil {
 		return err
 	}
-	c, err := loadConfig(cfgPath, os.Getenv)
+	c, err := config.Load(cfgPath, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -246,25 +221,25 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	for _, w := range c.Warnings {
 		log.Warn(w)
 	}
-	if err := c.checkExposure(); err != nil {
+	if err := c.CheckExposure(); err != nil {
 		return err
 	}
-	up, err := llm.NewClient(c.upstreamOptions(log))
+	up, err := llm.NewClient(upstreamOptions(c, log))
 	if err != nil {
 		return err
 	}
-	authn, err := c.newAuthenticator(log)
+	authn, err := newAuthenticator(c, log)
 	if err != nil {
 		return err
 	}
 	// The startup probe asks once: retries would only add warnings.
-	probeOpts := c.upstreamOptions(nil)
+	probeOpts := upstreamOptions(c, nil)
 	probeOpts.MaxRetries = -1
 	probe, err := llm.NewClient(probeOpts)
 	if err != nil {
 		return err
 	}
-	obs, err := c.newObservers(log)
+	obs, err := newObservers(c, log)
 	if err != nil {
 		return err
 	}
@@ -289,7 +264,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		},
 	}
 	reg := newRegistry(c, log, hooks)
-	opts := c.serverSettings(up, authn)
+	opts := serverSettings(c, up, authn)
 	opts.Tools, opts.Logger, opts.Shutdown, opts.Observer = reg, log, abortCtx, obs.observer()
 	srv, err = bridge.New(opts)
 	if err != nil {
@@ -308,7 +283,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if c.File != "" {
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
-		err := watchConfig(watchCtx, c.File, func() {
+		err := config.Watch(watchCtx, c.File, func() {
 			select {
 			case fileChanged <- struct{}{}:
 			default: // a reload is already due
@@ -353,10 +328,10 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	go func() {
 		defer close(probed)
 		note := ""
-		if c.Tools.builtinModel() {
+		if c.Tools.BuiltinModelEnabled() {
 			note = " (the built-in model " + bridge.BuiltinModel + " works without it)"
 		}
-		probeUpstream(probeCtx, probe, log, c.secrets(), note)
+		probeUpstream(probeCtx, probe, log, c.Secrets(), note)
 	}()
 	defer func() { stopProbe(); <-probed }()
 
@@ -407,8 +382,8 @@ serving:
 
 // connect loads the config and connects every server, waiting until each
 // is up or has failed once.
-func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config, *mcpclient.Registry, error) {
-	c, err := loadConfig(cfgPath, os.Getenv)
+func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config.Config, *mcpclient.Registry, error) {
+	c, err := config.Load(cfgPath, os.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -534,7 +509,7 @@ func callCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr 
 	defer reg.Close()
 	start := time.Now()
 	res, err := reg.Call(ctx, name, json.RawMessage(argText))
-	c.auditCLICall(ctx, reg, name, json.RawMessage(argText), time.Since(start), res, err, stderr)
+	auditCLICall(c, ctx, reg, name, json.RawMessage(argText), time.Since(start), res, err, stderr)
 	if err != nil {
 		if errors.Is(err, mcpclient.ErrUnknownTool) {
 			return fmt.Errorf("%w (see mcp-bridge tools)", err)
@@ -566,12 +541,12 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	for _, w := range c.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", termText(w, false))
 	}
-	if err := c.checkExposure(); err != nil {
+	if err := c.CheckExposure(); err != nil {
 		fmt.Fprintf(stdout, "problem: %s\n", termText(err.Error(), false))
 		problems++
 	}
 
-	upOpts := c.upstreamOptions(nil)
+	upOpts := upstreamOptions(c, nil)
 	upOpts.MaxRetries = -1
 	up, err := llm.NewClient(upOpts)
 	if err == nil {
@@ -580,11 +555,11 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		list, err = up.Models(mctx)
 		cancel()
 		if err == nil {
-			fmt.Fprintf(stdout, "upstream: %s: ok, %d models\n", c.upstreamShown(), len(list.Data))
+			fmt.Fprintf(stdout, "upstream: %s: ok, %d models\n", upstreamShown(c), len(list.Data))
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "upstream: %s: %s\n", c.upstreamShown(), termText(mcpclient.Redact(err.Error(), c.secrets()), false))
+		fmt.Fprintf(stdout, "upstream: %s: %s\n", upstreamShown(c), termText(mcpclient.Redact(err.Error(), c.Secrets()), false))
 		problems++
 	}
 
@@ -605,4 +580,21 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// roots returns the configured roots as MCP roots, nil when there are none.
+func roots(c *config.Config) []*mcp.Root {
+	var out []*mcp.Root
+	for _, r := range c.Roots {
+		uri := r
+		if !strings.Contains(r, "://") {
+			abs, err := filepath.Abs(r)
+			if err == nil {
+				r = abs
+			}
+			uri = (&url.URL{Scheme: "file", Path: filepath.ToSlash(r)}).String()
+		}
+		out = append(out, &mcp.Root{URI: uri, Name: filepath.Base(r)})
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"strings"
 	"testing"
 
@@ -61,9 +62,9 @@ func TestCommandHelp(t *testing.T) {
 			if !strings.HasPrefix(out, "Usage: mcp-bridge "+cmd) || stderr.Len() != 0 {
 				t.Errorf("%s %s: stdout %q, stderr %q", cmd, flag, out, stderr.String())
 			}
-			for _, sc := range scalars {
-				if !strings.Contains(out, envName(sc.key)) {
-					t.Errorf("%s %s does not list %s", cmd, flag, envName(sc.key))
+			for _, sc := range config.Settings() {
+				if !strings.Contains(out, sc.Env) {
+					t.Errorf("%s %s does not list %s", cmd, flag, sc.Env)
 				}
 			}
 			for _, want := range []string{"MCP_BRIDGE_CONFIG", "OPENAI_API_KEY", "(default 127.0.0.1:9090)", "(default 8)"} {

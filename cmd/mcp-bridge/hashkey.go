@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"io"
 	"strings"
 
@@ -40,8 +41,8 @@ func hashKeyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if strings.TrimSpace(key) == "" {
 		return errors.New("hash-key: the key is empty")
 	}
-	if len(key) < minKeyLength {
-		fmt.Fprintf(stderr, "warning: the key has %d characters; a bridge listening beyond loopback needs at least %d\n", len(key), minKeyLength)
+	if len(key) < config.MinKeyLength {
+		fmt.Fprintf(stderr, "warning: the key has %d characters; a bridge listening beyond loopback needs at least %d\n", len(key), config.MinKeyLength)
 	}
 	fmt.Fprintln(stdout, auth.HashKey(key))
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"io"
 	"net/http"
 	"os"
@@ -250,7 +251,7 @@ func TestServeReloadSIGHUPAndRestartKeys(t *testing.T) {
 // given before the reload.
 func TestReloadableRedactor(t *testing.T) {
 	var out syncBuffer
-	c := &config{Log: logConfig{Level: "info"}, Upstream: upstreamConfig{APIKey: "sk-first-secret-value"}}
+	c := &config.Config{Log: config.Log{Level: "info"}, Upstream: config.Upstream{APIKey: "sk-first-secret-value"}}
 	log, setSecrets := newReloadableLogger(c, &out)
 	early := log.With("token", "sk-later-secret-value")
 	setSecrets([]string{"sk-later-secret-value"})

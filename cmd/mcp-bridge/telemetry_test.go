@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,49 +187,17 @@ func TestServeTraces(t *testing.T) {
 	}
 }
 
-func TestConfigTelemetry(t *testing.T) {
-	for _, c := range []struct {
-		tc   telemetryConfig
-		want string
-	}{
-		{telemetryConfig{OTLPEndpoint: "collector:4318"}, "telemetry.otlp_endpoint: expected an http://"},
-		{telemetryConfig{OTLPEndpoint: "http://u:pw@[::1"}, "(unparseable)"},
-		{telemetryConfig{SampleRatio: 1.5}, "telemetry.sample_ratio: expected a number from 0 to 1"},
-	} {
-		err := (&config{Telemetry: c.tc}).validateTelemetry("f.yaml")
-		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "pw") {
-			t.Errorf("%+v: %v, want %q without the password", c.tc, err, c.want)
-		}
-	}
-	if err := (&config{Telemetry: telemetryConfig{OTLPEndpoint: "http://127.0.0.1:4318", SampleRatio: 0.25}}).validateTelemetry("f.yaml"); err != nil {
-		t.Errorf("valid section refused: %v", err)
-	}
+// TestTracingSwitch checks that traces are off, and nothing is propagated,
+// without configuration, and that the OpenTelemetry variables turn them on.
+func TestTracingSwitch(t *testing.T) {
 	for _, v := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME"} {
 		t.Setenv(v, "")
 	}
-	if c := (&config{}); c.tracing() || c.propagate() != nil {
+	if c := (&config.Config{}); tracing(c) || propagate(c) != nil {
 		t.Error("traces on without configuration")
 	}
 	t.Setenv("OTEL_SERVICE_NAME", "bridge")
-	if c := (&config{}); !c.tracing() || c.propagate() == nil {
+	if c := (&config.Config{}); !tracing(c) || propagate(c) == nil {
 		t.Error("OTEL_SERVICE_NAME does not turn traces on")
-	}
-	if keys := restartKeys(&config{}, &config{Telemetry: telemetryConfig{SampleRatio: 0.5}}); !slices.Contains(keys, "telemetry") {
-		t.Errorf("restart keys %v lack telemetry", keys)
-	}
-}
-
-// A Claude Desktop file's telemetry setting still loads, with a warning;
-// the bridge's section is decoded.
-func TestConfigTelemetryKey(t *testing.T) {
-	other := writeJSONConfig(t, map[string]any{"telemetry": map[string]any{"enabled": false}})
-	c, err := loadConfig(other, os.Getenv)
-	if err != nil || len(c.Warnings) == 0 || !strings.Contains(c.Warnings[0], "another client's setting") {
-		t.Errorf("Claude Desktop telemetry: %v, warnings %q", err, c.Warnings)
-	}
-	ours := writeJSONConfig(t, map[string]any{"telemetry": map[string]any{"otlp_endpoint": "http://127.0.0.1:4318", "sample_ratio": 0.5}})
-	c, err = loadConfig(ours, os.Getenv)
-	if err != nil || c.Telemetry.OTLPEndpoint != "http://127.0.0.1:4318" || c.Telemetry.SampleRatio != 0.5 {
-		t.Errorf("bridge telemetry: %v, %+v", err, c.Telemetry)
 	}
 }

@@ -1,8 +1,7 @@
-package main
+package config
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,37 +15,38 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 )
 
-// authConfig is the auth section: who may call the bridge.
-type authConfig struct {
+// Auth is the auth section: who may call the bridge.
+type Auth struct {
 	// Keys are named keys, each with an optional policy.
-	Keys []keyEntry `yaml:"keys"`
+	Keys []Key `yaml:"keys"`
 	// APIKeys are full-access keys, named key-1, key-2, ...
 	APIKeys []string `yaml:"api_keys"`
 	// JWT accepts bearer JWTs of an identity provider when JWKS is set.
-	JWT jwtEntry `yaml:"jwt"`
+	JWT JWT `yaml:"jwt"`
 	// Disabled says something in front of the bridge guards it, so that it
 	// may listen beyond loopback without keys.
 	Disabled bool `yaml:"disabled"`
 }
 
-// keyEntry is one of auth.keys.
-type keyEntry struct {
+// Key is one of auth.keys.
+type Key struct {
 	Name           string `yaml:"name"`
 	Key            string `yaml:"key"`
 	Policy         string `yaml:"policy"`
 	UpstreamAPIKey string `yaml:"upstream_api_key"`
 }
 
-func (k *keyEntry) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalYAML decodes a key, refusing keys it does not know.
+func (k *Key) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, reflect.TypeOf(*k), "auth.keys[]."); err != nil {
 		return err
 	}
-	type plain keyEntry
+	type plain Key
 	return n.Decode((*plain)(k))
 }
 
-// jwtEntry is auth.jwt.
-type jwtEntry struct {
+// JWT is auth.jwt.
+type JWT struct {
 	JWKS          string `yaml:"jwks"`
 	Issuer        string `yaml:"issuer"`
 	Audience      string `yaml:"audience"`
@@ -56,48 +56,54 @@ type jwtEntry struct {
 }
 
 // configured reports whether any JWT setting is given.
-func (j jwtEntry) configured() bool { return j != jwtEntry{} }
+func (j JWT) configured() bool { return j != JWT{} }
 
-// policiesConfig is the policies section, by name.
-type policiesConfig map[string]policyEntry
+// Policies is the policies section, by name.
+type Policies map[string]Policy
 
-// policyEntry is one policy as written.
-type policyEntry struct {
-	Servers    []string    `yaml:"servers"`
-	Tools      []string    `yaml:"tools"`
-	Deny       []string    `yaml:"deny"`
-	Models     []string    `yaml:"models"`
-	Rate       rateEntry   `yaml:"rate"`
-	ToolCalls  rateEntry   `yaml:"tool_calls"`
-	Tokens     budgetEntry `yaml:"tokens"`
-	MaxStreams int         `yaml:"max_streams"`
+// Policy is one policy as written.
+type Policy struct {
+	Servers    []string `yaml:"servers"`
+	Tools      []string `yaml:"tools"`
+	Deny       []string `yaml:"deny"`
+	Models     []string `yaml:"models"`
+	Rate       Rate     `yaml:"rate"`
+	ToolCalls  Rate     `yaml:"tool_calls"`
+	Tokens     Budget   `yaml:"tokens"`
+	MaxStreams int      `yaml:"max_streams"`
 }
 
-type rateEntry struct {
+// Rate is a policy's rate limit: Requests per Per, with bursts of Burst;
+// the zero value limits nothing.
+type Rate struct {
 	Requests int      `yaml:"requests"`
-	Per      duration `yaml:"per"`
+	Per      Duration `yaml:"per"`
 	Burst    int      `yaml:"burst"`
 }
 
-type budgetEntry struct {
+// Budget is a policy's token budget: Limit tokens per Per; the zero value
+// limits nothing.
+type Budget struct {
 	Limit int64    `yaml:"limit"`
-	Per   duration `yaml:"per"`
+	Per   Duration `yaml:"per"`
 }
 
-func (p *policiesConfig) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalYAML decodes the policies by name, refusing unknown keys and
+// a name defined twice.
+func (p *Policies) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: policies: expected a mapping of policy names to policies", n.Line)
 	}
-	*p = policiesConfig{}
+	*p = Policies{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, body := n.Content[i].Value, n.Content[i+1]
 		if _, dup := (*p)[name]; dup {
 			return fmt.Errorf("line %d: policies.%s: the policy is already defined", n.Content[i].Line, name)
 		}
-		var e policyEntry
+		var e Policy
 		if body.Kind == yaml.MappingNode {
 			if err := checkKeys(body, reflect.TypeOf(e), "policies."+name+"."); err != nil {
 				return err
@@ -113,8 +119,8 @@ func (p *policiesConfig) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// forwardIdentity sends the caller's name to a server or the upstream.
-type forwardIdentity struct {
+// ForwardIdentity sends the caller's name to a server or the upstream.
+type ForwardIdentity struct {
 	// Header carries the caller's name (e.g. X-Bridge-User); "" sends
 	// nothing.
 	Header string `yaml:"header"`
@@ -123,16 +129,16 @@ type forwardIdentity struct {
 // headerNameRE is an HTTP header field name (a token).
 var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-func (f forwardIdentity) check() error {
+func (f ForwardIdentity) check() error {
 	if f.Header != "" && !headerNameRE.MatchString(f.Header) {
 		return fmt.Errorf("forward_identity.header: %q is not a valid header name", f.Header)
 	}
 	return nil
 }
 
-// authSettings is the auth package's view of the policies and auth
+// AuthSettings is the auth package's view of the policies and auth
 // sections. A relative JWKS file is relative to the config file.
-func (c *config) authSettings() auth.Config {
+func (c *Config) AuthSettings() auth.Config {
 	ac := auth.Config{APIKeys: c.Auth.APIKeys}
 	if len(c.Policies) > 0 {
 		ac.Policies = map[string]auth.PolicyConfig{}
@@ -165,8 +171,8 @@ func (c *config) authSettings() auth.Config {
 // name or one value (a key and its sha256 form too), a glob that cannot
 // compile, an invalid sha256 form, a JWKS file that cannot be parsed.
 // Errors name the file, the line and the key.
-func (c *config) validateAuth(where string) error {
-	if err := c.authSettings().Validate(); err != nil {
+func (c *Config) validateAuth(where string) error {
+	if err := c.AuthSettings().Validate(); err != nil {
 		if ce, ok := err.(*auth.ConfigError); ok {
 			if line := c.lineOf(ce.Key); line > 0 {
 				return fmt.Errorf("%s: line %d: %s: %s", where, line, ce.Key, ce.Msg)
@@ -186,24 +192,9 @@ func (c *config) validateAuth(where string) error {
 	return nil
 }
 
-// newAuthenticator builds the authenticator of the configuration (for
-// serve; with a JWKS URL it fetches the key set, see auth.New). The
-// caller closes it.
-func (c *config) newAuthenticator(log *slog.Logger) (*auth.Authenticator, error) {
-	a, err := auth.New(c.authSettings(), &auth.Options{Logger: log})
-	if err != nil {
-		where := c.File
-		if where == "" {
-			where = "config"
-		}
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	return a, nil
-}
-
 // authSecrets are the auth values never to show: plain keys and the
 // upstream keys of named keys.
-func (c *config) authSecrets() []string {
+func (c *Config) authSecrets() []string {
 	var s []string
 	for _, k := range c.Auth.Keys {
 		if !auth.KeyIsHashed(k.Key) {
@@ -218,7 +209,7 @@ func (c *config) authSecrets() []string {
 // config file, or of the nearest setting above it; 0 when there is no
 // file or it cannot be read. Only errors need it, so the file is read
 // again rather than its lines kept.
-func (c *config) lineOf(key string) int {
+func (c *Config) lineOf(key string) int {
 	if c.File == "" {
 		return 0
 	}
@@ -273,26 +264,26 @@ func nodeLine(n *yaml.Node, path string, best int) int {
 	return best
 }
 
-// minKeyLength is the shortest API key accepted beyond loopback.
-const minKeyLength = 16
+// MinKeyLength is the shortest API key accepted beyond loopback.
+const MinKeyLength = 16
 
-// checkExposure refuses to listen beyond loopback with nothing guarding
+// CheckExposure refuses to listen beyond loopback with nothing guarding
 // the bridge, or with keys short enough to guess. JWT counts as a guard;
 // keys stored as sha256 forms cannot be measured and are trusted.
-func (c *config) checkExposure() error {
-	if c.loopback() || c.Auth.Disabled {
+func (c *Config) CheckExposure() error {
+	if c.Loopback() || c.Auth.Disabled {
 		return nil
 	}
 	for i, k := range c.Auth.Keys {
-		if !auth.KeyIsHashed(k.Key) && len(k.Key) < minKeyLength {
+		if !auth.KeyIsHashed(k.Key) && len(k.Key) < MinKeyLength {
 			return fmt.Errorf("refusing to listen on %s with auth.keys[%d] (%s) of %d characters: keys reachable from the network need at least %d "+
-				"(for example: openssl rand -hex 24)", c.Listen, i, k.Name, len(k.Key), minKeyLength)
+				"(for example: openssl rand -hex 24)", c.Listen, i, k.Name, len(k.Key), MinKeyLength)
 		}
 	}
 	for i, k := range c.Auth.APIKeys {
-		if !auth.KeyIsHashed(k) && len(k) < minKeyLength {
+		if !auth.KeyIsHashed(k) && len(k) < MinKeyLength {
 			return fmt.Errorf("refusing to listen on %s with auth.api_keys[%d] of %d characters: keys reachable from the network need at least %d "+
-				"(for example: openssl rand -hex 24)", c.Listen, i, len(k), minKeyLength)
+				"(for example: openssl rand -hex 24)", c.Listen, i, len(k), MinKeyLength)
 		}
 	}
 	if len(c.Auth.APIKeys) > 0 || len(c.Auth.Keys) > 0 || c.Auth.JWT.configured() {
@@ -301,4 +292,31 @@ func (c *config) checkExposure() error {
 	return fmt.Errorf("refusing to listen on %s without API keys: anyone who can reach it could run your MCP tools. "+
 		"Add keys (auth: {api_keys: [\"...\"]}), or say auth: {disabled: true} if something in front of the bridge guards it, "+
 		"or listen on 127.0.0.1", c.Listen)
+}
+
+// Secrets are the configured values that must never be shown.
+func (c *Config) Secrets() []string {
+	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
+	s = append(s, c.authSecrets()...)
+	for _, v := range c.Upstream.Headers {
+		s = append(s, v)
+	}
+	for _, sv := range c.OpenAPIServers {
+		for _, v := range sv.Headers {
+			s = append(s, v)
+		}
+	}
+	for _, sv := range c.Servers {
+		for _, v := range sv.Headers {
+			s = append(s, v)
+		}
+		// Servers' env values are often secrets too; short ones (LOG_LEVEL:
+		// info) are too common a word to mask everywhere.
+		for _, v := range sv.Env {
+			if len(v) >= 8 {
+				s = append(s, v)
+			}
+		}
+	}
+	return s
 }

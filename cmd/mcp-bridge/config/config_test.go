@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -22,11 +22,11 @@ func getenvFrom(m map[string]string) func(string) string {
 var noEnv = getenvFrom(nil)
 
 // mustLoad loads path and fails the test on an error.
-func mustLoad(t *testing.T, path string, getenv func(string) string) *config {
+func mustLoad(t *testing.T, path string, getenv func(string) string) *Config {
 	t.Helper()
-	c, err := loadConfig(path, getenv)
+	c, err := Load(path, getenv)
 	if err != nil {
-		t.Fatalf("loadConfig(%q): %v", path, err)
+		t.Fatalf("Load(%q): %v", path, err)
 	}
 	return c
 }
@@ -35,15 +35,15 @@ func mustLoad(t *testing.T, path string, getenv func(string) string) *config {
 // none.
 func loadErr(t *testing.T, path string, getenv func(string) string) string {
 	t.Helper()
-	c, err := loadConfig(path, getenv)
+	c, err := Load(path, getenv)
 	if err == nil {
-		t.Fatalf("loadConfig(%q) = %+v, want an error", path, c)
+		t.Fatalf("Load(%q) = %+v, want an error", path, c)
 	}
 	return err.Error()
 }
 
 // server returns the server named name of c.
-func server(t *testing.T, c *config, name string) mcpclient.ServerConfig {
+func server(t *testing.T, c *Config, name string) mcpclient.ServerConfig {
 	t.Helper()
 	for _, s := range c.Servers {
 		if s.Name == name {
@@ -156,15 +156,15 @@ func TestConfigYAMLAndJSONLoadTheSame(t *testing.T) {
 	}
 
 	c := fromYAML
-	want := &config{
+	want := &Config{
 		Listen: "127.0.0.1:9191",
-		Upstream: upstreamConfig{BaseURL: "http://127.0.0.1:8080/v1", APIKey: "sk-file",
+		Upstream: Upstream{BaseURL: "http://127.0.0.1:8080/v1", APIKey: "sk-file",
 			Headers: map[string]string{"X-Api-Token": "upstream-token"}, MaxRetries: 2},
-		Tools: toolsConfig{MaxRounds: 4, CallTimeout: duration(90 * time.Second), Deadline: duration(5 * time.Minute),
-			Display: "details", Keepalive: duration(10 * time.Second), MaxParallel: 3, MaxConcurrency: 6, MaxResultBytes: 4096},
-		Auth:   authConfig{APIKeys: []string{"key-one", "key-two"}},
-		Limits: limitsConfig{MaxBodyBytes: 1 << 20, ShutdownTimeout: duration(20 * time.Second)},
-		Log:    logConfig{Level: "debug", Format: "json"},
+		Tools: Tools{MaxRounds: 4, CallTimeout: Duration(90 * time.Second), Deadline: Duration(5 * time.Minute),
+			Display: "details", Keepalive: Duration(10 * time.Second), MaxParallel: 3, MaxConcurrency: 6, MaxResultBytes: 4096},
+		Auth:   Auth{APIKeys: []string{"key-one", "key-two"}},
+		Limits: Limits{MaxBodyBytes: 1 << 20, ShutdownTimeout: Duration(20 * time.Second)},
+		Log:    Log{Level: "debug", Format: "json"},
 	}
 	got := *c
 	got.Servers = nil
@@ -409,8 +409,8 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Listen != "127.0.0.1:9090" || c.Tools.Display != "status" || c.Log.Level != "info" || len(c.Servers) != 0 {
 		t.Errorf("defaults: listen %q, display %q, log level %q, %d servers", c.Listen, c.Tools.Display, c.Log.Level, len(c.Servers))
 	}
-	if err := c.checkExposure(); err != nil {
-		t.Errorf("checkExposure of the defaults: %v", err)
+	if err := c.CheckExposure(); err != nil {
+		t.Errorf("CheckExposure of the defaults: %v", err)
 	}
 	if len(c.Warnings) != 1 {
 		t.Fatalf("warnings = %q, want one saying there is no config file", c.Warnings)
@@ -712,11 +712,11 @@ func TestConfigEmptyFile(t *testing.T) {
 }
 
 func TestExamplesLoad(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
+	paths, err := filepath.Glob(filepath.Join("..", "..", "..", "examples", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths = append(paths, filepath.Join("..", "..", "examples", "claude-desktop.json"))
+	paths = append(paths, filepath.Join("..", "..", "..", "examples", "claude-desktop.json"))
 	if len(paths) < 3 {
 		t.Fatalf("examples: %q, want the YAML examples and claude-desktop.json", paths)
 	}
@@ -729,14 +729,14 @@ func TestExamplesLoad(t *testing.T) {
 			if len(c.Warnings) != 0 {
 				t.Errorf("warnings = %q, want none", c.Warnings)
 			}
-			if err := c.checkExposure(); err != nil {
-				t.Errorf("checkExposure: %v", err)
+			if err := c.CheckExposure(); err != nil {
+				t.Errorf("CheckExposure: %v", err)
 			}
 		})
 	}
 
 	// The Claude Desktop file, in detail.
-	c := mustLoad(t, filepath.Join("..", "..", "examples", "claude-desktop.json"), noEnv)
+	c := mustLoad(t, filepath.Join("..", "..", "..", "examples", "claude-desktop.json"), noEnv)
 	fs := server(t, c, "filesystem")
 	if fs.Command != "npx" || fs.TransportType() != mcpclient.TransportStdio {
 		t.Errorf("filesystem = %+v", fs)
@@ -768,10 +768,10 @@ func TestCheckExposure(t *testing.T) {
 		{listen: "0.0.0.0:9090", disabled: true},
 	}
 	for _, tc := range tests {
-		c := &config{Listen: tc.listen, Auth: authConfig{APIKeys: tc.keys, Disabled: tc.disabled}}
-		err := c.checkExposure()
+		c := &Config{Listen: tc.listen, Auth: Auth{APIKeys: tc.keys, Disabled: tc.disabled}}
+		err := c.CheckExposure()
 		if (err != nil) != tc.refused {
-			t.Errorf("listen %s keys %q disabled %v: checkExposure() = %v, want refused=%v", tc.listen, tc.keys, tc.disabled, err, tc.refused)
+			t.Errorf("listen %s keys %q disabled %v: CheckExposure() = %v, want refused=%v", tc.listen, tc.keys, tc.disabled, err, tc.refused)
 			continue
 		}
 		switch {
@@ -826,7 +826,7 @@ openapiServers:
 	mustContain(t, "warnings", strings.Join(c.Warnings, "\n"), `openapiServers.PetStore: unknown key "colour" ignored`,
 		`openapiServers.PetStore: unknown key "operations.exclude" ignored`)
 	found := false
-	for _, s := range c.secrets() {
+	for _, s := range c.Secrets() {
 		found = found || s == "Bearer tok-secret"
 	}
 	if !found {
@@ -874,22 +874,21 @@ mcpServers:
     command: docs-server
     expose_resources: true
 `)
-	c, err := loadConfig(path, os.Getenv)
+	c, err := Load(path, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(c.CORS.AllowedOrigins, []string{"https://app.example"}) || c.Sampling.Model != "qwen3:8b" || !c.Servers[0].ExposeResources {
 		t.Errorf("config %+v", c)
 	}
-	roots := c.roots()
-	if len(roots) != 2 || roots[0].URI != "file:///srv/data" || roots[0].Name != "data" || roots[1].URI != "https://example.com/repo" {
-		t.Errorf("roots %+v %+v", roots[0], roots[1])
+	if !reflect.DeepEqual(c.Roots, []string{"/srv/data", "https://example.com/repo"}) {
+		t.Errorf("roots %q", c.Roots)
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "mcp.allowed_origins is now cors.allowed_origins") {
 		t.Errorf("warnings %v", c.Warnings)
 	}
 	t.Setenv("MCP_BRIDGE_SAMPLING_MODEL", "llama3")
-	if c, err := loadConfig(path, os.Getenv); err != nil || c.Sampling.Model != "llama3" {
+	if c, err := Load(path, os.Getenv); err != nil || c.Sampling.Model != "llama3" {
 		t.Errorf("override: %v %v", c.Sampling.Model, err)
 	}
 }
@@ -906,7 +905,7 @@ mcpServers:
     command: b
     inherit_env: true
 `)
-	c, err := loadConfig(path, os.Getenv)
+	c, err := Load(path, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -917,7 +916,7 @@ mcpServers:
 		t.Errorf("servers %+v %+v", n, w)
 	}
 	bad := writeFile(t, t.TempDir(), "mcp-bridge.yaml", "mcpServers:\n  s:\n    command: a\n    env_passthrough: [\"[\"]\n")
-	if _, err := loadConfig(bad, os.Getenv); err == nil || !strings.Contains(err.Error(), "env_passthrough") {
+	if _, err := Load(bad, os.Getenv); err == nil || !strings.Contains(err.Error(), "env_passthrough") {
 		t.Errorf("a malformed glob: %v", err)
 	}
 }
@@ -926,12 +925,25 @@ mcpServers:
 // environment.
 func TestMaxFrameBytes(t *testing.T) {
 	path := writeFile(t, t.TempDir(), "mcp-bridge.yaml", "limits:\n  max_frame_bytes: 1048576\n")
-	c, err := loadConfig(path, os.Getenv)
+	c, err := Load(path, os.Getenv)
 	if err != nil || c.Limits.MaxFrameBytes != 1<<20 {
 		t.Fatalf("file: %v, %+v", err, c)
 	}
 	t.Setenv("MCP_BRIDGE_LIMITS_MAX_FRAME_BYTES", "2097152")
-	if c, err := loadConfig(path, os.Getenv); err != nil || c.Limits.MaxFrameBytes != 2<<20 {
+	if c, err := Load(path, os.Getenv); err != nil || c.Limits.MaxFrameBytes != 2<<20 {
 		t.Fatalf("override: %v, %+v", err, c)
+	}
+}
+
+// TestSettings checks the settings --help lists: every overridable key,
+// with its variable and default.
+func TestSettings(t *testing.T) {
+	s := Settings()
+	if len(s) != len(scalars) {
+		t.Fatalf("%d settings, want %d", len(s), len(scalars))
+	}
+	want := Setting{Key: "tools.max_rounds", Env: "MCP_BRIDGE_TOOLS_MAX_ROUNDS", Default: "8"}
+	if !slices.Contains(s, want) {
+		t.Errorf("settings %+v lack %+v", s, want)
 	}
 }

@@ -13,31 +13,6 @@ import (
 	"time"
 )
 
-func TestConfigObserveValidation(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		cfg  config
-		want string
-	}{
-		{"bad arguments", config{Audit: auditConfig{File: "-", Arguments: "some"}}, "audit.arguments: expected none, redacted or full"},
-		{"arguments without file", config{Audit: auditConfig{Arguments: "full"}}, "audit.file is not"},
-		{"metrics listen not host:port", config{Metrics: metricsConfig{Listen: "9091"}}, "metrics.listen: expected host:port"},
-		{"metrics beyond loopback", config{Metrics: metricsConfig{Listen: "0.0.0.0:9091"}}, "not a loopback address"},
-	} {
-		if err := c.cfg.validateObserve("f.yaml"); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want %q", c.name, err, c.want)
-		}
-	}
-	ok := config{Audit: auditConfig{File: "-", Arguments: "none"}, Metrics: metricsConfig{Listen: "127.0.0.1:9091"}}
-	if err := ok.validateObserve("f.yaml"); err != nil {
-		t.Errorf("valid sections refused: %v", err)
-	}
-	ok.Metrics.Listen, ok.Auth.Disabled = "0.0.0.0:9091", true
-	if err := ok.validateObserve("f.yaml"); err != nil {
-		t.Errorf("metrics beyond loopback with auth disabled refused: %v", err)
-	}
-}
-
 // serve writes the audit log, reopens it on SIGHUP, and serves /metrics
 // without keys on metrics.listen, not on its own routes.
 func TestServeAuditAndMetricsListen(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"io"
 	"log/slog"
 	"net"
@@ -13,51 +14,9 @@ import (
 	"os/user"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
-
-// auditConfig is the audit section: the audit log.
-type auditConfig struct {
-	// File is where the audit log goes ("-" for standard output); empty
-	// means no audit log. It is reopened on SIGHUP (logrotate).
-	File string `yaml:"file"`
-	// Arguments is how tool arguments are logged: none, redacted or full.
-	// Empty means redacted.
-	Arguments string `yaml:"arguments"`
-}
-
-// metricsConfig is the metrics section.
-type metricsConfig struct {
-	// Listen, when set, serves /metrics on its own address without keys
-	// (loopback only, unless auth.disabled); empty means /metrics is a
-	// route of the bridge, behind the keys.
-	Listen string `yaml:"listen"`
-}
-
-// validateObserve checks the audit and metrics sections.
-func (c *config) validateObserve(where string) error {
-	switch c.Audit.Arguments {
-	case "", observe.ArgumentsNone, observe.ArgumentsRedacted, observe.ArgumentsFull:
-	default:
-		return fmt.Errorf("%s: audit.arguments: expected none, redacted or full, got %q", where, c.Audit.Arguments)
-	}
-	if c.Audit.Arguments != "" && c.Audit.File == "" {
-		return fmt.Errorf("%s: audit.arguments is set but audit.file is not: name a file, or \"-\" for standard output", where)
-	}
-	if l := c.Metrics.Listen; l != "" {
-		host, _, err := net.SplitHostPort(l)
-		if err != nil {
-			return fmt.Errorf("%s: metrics.listen: expected host:port, got %q", where, l)
-		}
-		if !bridge.IsLoopbackHost(host) && !c.Auth.Disabled {
-			return fmt.Errorf("%s: metrics.listen: %q is not a loopback address; /metrics on its own listener has no keys, "+
-				"so it may listen beyond loopback only with auth: {disabled: true}", where, l)
-		}
-	}
-	return nil
-}
 
 // observers are the audit log and metrics the config asks for.
 type observers struct {
@@ -67,17 +26,17 @@ type observers struct {
 }
 
 // newObservers opens the audit log and makes the metrics.
-func (c *config) newObservers(log *slog.Logger) (*observers, error) {
+func newObservers(c *config.Config, log *slog.Logger) (*observers, error) {
 	o := &observers{metrics: observe.NewMetrics(&observe.MetricsOptions{OwnListener: c.Metrics.Listen != ""})}
 	if c.Audit.File != "" {
 		a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments,
-			Secrets: c.secrets(), Logger: log})
+			Secrets: c.Secrets(), Logger: log})
 		if err != nil {
 			return nil, err
 		}
 		o.audit = a
 	}
-	t, err := c.newTracer()
+	t, err := newTracer(c)
 	if err != nil {
 		o.close()
 		return nil, err
@@ -138,12 +97,12 @@ func (o *observers) serveMetrics(ctx context.Context, addr string, log *slog.Log
 // auditCLICall writes the audit line of a tool call made by the call
 // command (face "cli"), when the config keeps an audit log. The identity
 // is the local user who ran it.
-func (c *config) auditCLICall(ctx context.Context, reg *mcpclient.Registry, tool string, args json.RawMessage,
+func auditCLICall(c *config.Config, ctx context.Context, reg *mcpclient.Registry, tool string, args json.RawMessage,
 	d time.Duration, res *mcpclient.Result, callErr error, stderr io.Writer) {
 	if c.Audit.File == "" {
 		return
 	}
-	a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments, Secrets: c.secrets()})
+	a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments, Secrets: c.Secrets()})
 	if err != nil {
 		fmt.Fprintf(stderr, "warning: the call is not in the audit log: %v\n", err)
 		return
@@ -162,7 +121,7 @@ func (c *config) auditCLICall(ctx context.Context, reg *mcpclient.Registry, tool
 	}
 	rec.Outcome = observe.OutcomeOf(ctx, callErr, res != nil && res.IsError)
 	if callErr != nil {
-		rec.Error = mcpclient.Redact(callErr.Error(), c.secrets())
+		rec.Error = mcpclient.Redact(callErr.Error(), c.Secrets())
 	} else if res != nil {
 		rec.ResultBytes = len(res.Text)
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -71,7 +71,7 @@ func checkTree(n *yaml.Node, t reflect.Type, path string, p *problems) {
 		return
 	}
 	switch {
-	case t.Kind() == reflect.Struct && t != reflect.TypeOf(duration(0)):
+	case t.Kind() == reflect.Struct && t != reflect.TypeOf(Duration(0)):
 		if n.Kind != yaml.MappingNode {
 			p.add(n.Line, path, "expected a mapping, got %s", nodeKind(n))
 			return
@@ -113,7 +113,7 @@ func isComposite(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t.Kind() == reflect.Struct && t != reflect.TypeOf(duration(0))
+	return t.Kind() == reflect.Struct && t != reflect.TypeOf(Duration(0))
 }
 
 var lineRE = regexp.MustCompile(`^line \d+: `)

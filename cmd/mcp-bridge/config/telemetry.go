@@ -1,20 +1,14 @@
-package main
+package config
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"net/url"
-	"os"
-	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 )
 
-// telemetryConfig is the telemetry section: OpenTelemetry traces.
-type telemetryConfig struct {
+// Telemetry is the telemetry section: OpenTelemetry traces.
+type Telemetry struct {
 	// OTLPEndpoint is the OTLP/HTTP collector's base URL (e.g.
 	// http://127.0.0.1:4318); traces go to its /v1/traces. Empty means
 	// traces are off unless OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -26,31 +20,8 @@ type telemetryConfig struct {
 	SampleRatio float64 `yaml:"sample_ratio"`
 }
 
-// tracing reports whether traces are configured, in the file or by the
-// standard OpenTelemetry variables.
-func (c *config) tracing() bool {
-	if c.Telemetry.OTLPEndpoint != "" {
-		return true
-	}
-	for _, v := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME"} {
-		if os.Getenv(v) != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// propagate is the trace context hook of the upstream and MCP clients:
-// nil when traces are off, so that nothing is sent then.
-func (c *config) propagate() func(context.Context, http.Header) {
-	if !c.tracing() {
-		return nil
-	}
-	return observe.InjectTraceContext
-}
-
 // validateTelemetry checks the telemetry section.
-func (c *config) validateTelemetry(where string) error {
+func (c *Config) validateTelemetry(where string) error {
 	if e := c.Telemetry.OTLPEndpoint; e != "" {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -69,25 +40,6 @@ func redactedURL(s string) string {
 		return u.Redacted()
 	}
 	return "(unparseable)"
-}
-
-// newTracer makes the tracer the config asks for; nil when traces are off.
-func (c *config) newTracer() (*observe.Tracer, error) {
-	if !c.tracing() {
-		return nil, nil
-	}
-	return observe.NewTracer(&observe.TracerOptions{Endpoint: c.Telemetry.OTLPEndpoint,
-		SampleRatio: c.Telemetry.SampleRatio, Version: version()})
-}
-
-// shutdownTracer sends the spans not yet exported, waiting at most 5 s.
-func shutdownTracer(t *observe.Tracer) {
-	if t == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = t.Shutdown(ctx)
 }
 
 // isBridgeTelemetry reports whether a top-level telemetry value is the

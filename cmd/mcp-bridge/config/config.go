@@ -1,9 +1,8 @@
-package main
+package config
 
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
@@ -26,27 +24,27 @@ import (
 // defaultUpstream is Ollama's local OpenAI-compatible endpoint.
 const defaultUpstream = "http://127.0.0.1:11434/v1"
 
-// config is the whole configuration, after environment expansion and
+// Config is the whole configuration, after environment expansion and
 // MCP_BRIDGE_* overrides.
-type config struct {
+type Config struct {
 	// File is the file it was read from; "" when there was none.
 	File string `yaml:"-"`
 
-	Listen   string         `yaml:"listen"`
-	Upstream upstreamConfig `yaml:"upstream"`
-	Tools    toolsConfig    `yaml:"tools"`
-	Auth     authConfig     `yaml:"auth"`
-	Policies policiesConfig `yaml:"policies"`
-	Limits   limitsConfig   `yaml:"limits"`
-	Log      logConfig      `yaml:"log"`
-	CORS     corsConfig     `yaml:"cors"`
-	OpenAPI  openAPIConfig  `yaml:"openapi"`
-	MCP      mcpFaceConfig  `yaml:"mcp"`
-	Sampling samplingConfig `yaml:"sampling"`
-	Audit    auditConfig    `yaml:"audit"`
-	Metrics  metricsConfig  `yaml:"metrics"`
-	// Telemetry configures OpenTelemetry traces (config_telemetry.go).
-	Telemetry telemetryConfig `yaml:"telemetry"`
+	Listen   string   `yaml:"listen"`
+	Upstream Upstream `yaml:"upstream"`
+	Tools    Tools    `yaml:"tools"`
+	Auth     Auth     `yaml:"auth"`
+	Policies Policies `yaml:"policies"`
+	Limits   Limits   `yaml:"limits"`
+	Log      Log      `yaml:"log"`
+	CORS     CORS     `yaml:"cors"`
+	OpenAPI  OpenAPI  `yaml:"openapi"`
+	MCP      MCPFace  `yaml:"mcp"`
+	Sampling Sampling `yaml:"sampling"`
+	Audit    Audit    `yaml:"audit"`
+	Metrics  Metrics  `yaml:"metrics"`
+	// Telemetry configures OpenTelemetry traces (telemetry.go).
+	Telemetry Telemetry `yaml:"telemetry"`
 	// Roots are offered to MCP servers that ask for them: directories
 	// (made file:// URIs) or URIs.
 	Roots []string `yaml:"roots"`
@@ -56,12 +54,14 @@ type config struct {
 	OpenAPIServers []openapi.SpecConfig `yaml:"-"`
 	// ForwardIdentity is each mcpServers entry's forward_identity, by
 	// server name; nil when none has one.
-	ForwardIdentity map[string]forwardIdentity `yaml:"-"`
+	ForwardIdentity map[string]ForwardIdentity `yaml:"-"`
 	// Warnings are problems that do not stop the bridge.
 	Warnings []string `yaml:"-"`
 }
 
-type upstreamConfig struct {
+// Upstream is the upstream section: the OpenAI-compatible server chats
+// go to. Its zero value is completed by Load's defaults.
+type Upstream struct {
 	BaseURL    string            `yaml:"base_url"`
 	APIKey     string            `yaml:"api_key"`
 	Headers    map[string]string `yaml:"headers"`
@@ -69,18 +69,20 @@ type upstreamConfig struct {
 	// FirstByteTimeout and StallTimeout bound an upstream that goes
 	// silent before or during its answer (see llm.Options); 0 means 2
 	// minutes, a negative value no limit.
-	FirstByteTimeout duration `yaml:"first_byte_timeout"`
-	StallTimeout     duration `yaml:"stall_timeout"`
+	FirstByteTimeout Duration `yaml:"first_byte_timeout"`
+	StallTimeout     Duration `yaml:"stall_timeout"`
 	// ForwardIdentity sends the caller's name upstream in a header.
-	ForwardIdentity forwardIdentity `yaml:"forward_identity"`
+	ForwardIdentity ForwardIdentity `yaml:"forward_identity"`
 }
 
-type toolsConfig struct {
+// Tools is the tools section: the tool loop's bounds; zero values mean
+// the defaults listed by --help.
+type Tools struct {
 	MaxRounds      int      `yaml:"max_rounds"`
-	CallTimeout    duration `yaml:"call_timeout"`
-	Deadline       duration `yaml:"deadline"`
+	CallTimeout    Duration `yaml:"call_timeout"`
+	Deadline       Duration `yaml:"deadline"`
 	Display        string   `yaml:"display"`
-	Keepalive      duration `yaml:"keepalive"`
+	Keepalive      Duration `yaml:"keepalive"`
 	MaxParallel    int      `yaml:"max_parallel"`
 	MaxConcurrency int      `yaml:"max_concurrency"`
 	MaxResultBytes int      `yaml:"max_result_bytes"`
@@ -94,21 +96,23 @@ type toolsConfig struct {
 	BuiltinModel *bool `yaml:"builtin_model"`
 }
 
-// builtinModel reports whether tools.builtin_model is on (the default).
-func (t toolsConfig) builtinModel() bool { return t.BuiltinModel == nil || *t.BuiltinModel }
+// BuiltinModelEnabled reports whether tools.builtin_model is on (the default).
+func (t Tools) BuiltinModelEnabled() bool { return t.BuiltinModel == nil || *t.BuiltinModel }
 
-type limitsConfig struct {
+// Limits is the limits section: sizes and timeouts of the listener; zero
+// values mean the defaults.
+type Limits struct {
 	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
-	ShutdownTimeout   duration `yaml:"shutdown_timeout"`
-	ReadHeaderTimeout duration `yaml:"read_header_timeout"`
-	BodyReadTimeout   duration `yaml:"body_read_timeout"`
-	IdleTimeout       duration `yaml:"idle_timeout"`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	BodyReadTimeout   Duration `yaml:"body_read_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
 	// MaxFrameBytes bounds one message from a stdio server; 0 means 64 MiB.
 	MaxFrameBytes int `yaml:"max_frame_bytes"`
 }
 
-// corsConfig is the origin and host policy of every route.
-type corsConfig struct {
+// CORS is the origin and host policy of every route.
+type CORS struct {
 	// AllowedOrigins are browser origins allowed besides loopback pages
 	// and the bridge's own; "*" allows any.
 	AllowedOrigins []string `yaml:"allowed_origins"`
@@ -117,60 +121,48 @@ type corsConfig struct {
 	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
-// openAPIConfig is read for files written before cors existed.
-type openAPIConfig struct {
+// OpenAPI is read for files written before cors existed.
+type OpenAPI struct {
 	// CORSOrigins is the old name of cors.allowed_origins.
 	CORSOrigins []string `yaml:"cors_origins"`
 }
 
-type mcpFaceConfig struct {
+// MCPFace is the mcp section: the bridge's own MCP server.
+type MCPFace struct {
 	// AllowedOrigins is the old name of cors.allowed_origins.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// SessionIdleTimeout ends face sessions idle for that long; 0 means
 	// 10 minutes.
-	SessionIdleTimeout duration `yaml:"session_idle_timeout"`
+	SessionIdleTimeout Duration `yaml:"session_idle_timeout"`
 	// MaxSessions bounds the open face sessions; 0 means 1000.
 	MaxSessions int `yaml:"max_sessions"`
 }
 
-type samplingConfig struct {
+// Sampling is the sampling section: how servers' sampling requests are
+// answered.
+type Sampling struct {
 	// Model answers servers' sampling requests during chat completions
 	// when their hints name no upstream model; empty means the chat's.
 	Model string `yaml:"model"`
 }
 
-// roots returns the configured roots as MCP roots, nil when there are none.
-func (c *config) roots() []*mcp.Root {
-	var out []*mcp.Root
-	for _, r := range c.Roots {
-		uri := r
-		if !strings.Contains(r, "://") {
-			abs, err := filepath.Abs(r)
-			if err == nil {
-				r = abs
-			}
-			uri = (&url.URL{Scheme: "file", Path: filepath.ToSlash(r)}).String()
-		}
-		out = append(out, &mcp.Root{URI: uri, Name: filepath.Base(r)})
-	}
-	return out
-}
-
-type logConfig struct {
+// Log is the log section; empty values mean level info, text format.
+type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
 }
 
-// duration is a time.Duration written as "30s" or "2m" (or a bare number
+// Duration is a time.Duration written as "30s" or "2m" (or a bare number
 // of seconds).
-type duration time.Duration
+type Duration time.Duration
 
-func (d *duration) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalYAML reads a duration, naming the line of a bad one.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := parseDuration(n.Value)
 	if err != nil {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
-	*d = duration(v)
+	*d = Duration(v)
 	return nil
 }
 
@@ -189,16 +181,16 @@ func parseDuration(s string) (time.Duration, error) {
 // scalar is a setting that MCP_BRIDGE_* variables can override.
 type scalar struct {
 	key string // dotted path, e.g. "tools.max_rounds"
-	set func(c *config, v string) error
+	set func(c *Config, v string) error
 	def string // the default, as shown by --help ("" when none)
 }
 
-func setString(p func(*config) *string) func(*config, string) error {
-	return func(c *config, v string) error { *p(c) = v; return nil }
+func setString(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
 }
 
-func setInt(p func(*config) *int) func(*config, string) error {
-	return func(c *config, v string) error {
+func setInt(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
 			return fmt.Errorf("expected an integer, got %q", v)
@@ -208,19 +200,19 @@ func setInt(p func(*config) *int) func(*config, string) error {
 	}
 }
 
-func setDuration(p func(*config) *duration) func(*config, string) error {
-	return func(c *config, v string) error {
+func setDuration(p func(*Config) *Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		d, err := parseDuration(v)
 		if err != nil {
 			return err
 		}
-		*p(c) = duration(d)
+		*p(c) = Duration(d)
 		return nil
 	}
 }
 
-func setBool(p func(*config) *bool) func(*config, string) error {
-	return func(c *config, v string) error {
+func setBool(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {
 			return fmt.Errorf("expected true or false, got %q", v)
@@ -231,10 +223,10 @@ func setBool(p func(*config) *bool) func(*config, string) error {
 }
 
 // setOptionalBool is setBool for a setting whose absence has a meaning.
-func setOptionalBool(p func(*config) **bool) func(*config, string) error {
-	return func(c *config, v string) error {
+func setOptionalBool(p func(*Config) **bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
 		var b bool
-		if err := setBool(func(*config) *bool { return &b })(c, v); err != nil {
+		if err := setBool(func(*Config) *bool { return &b })(c, v); err != nil {
 			return err
 		}
 		*p(c) = &b
@@ -244,31 +236,48 @@ func setOptionalBool(p func(*config) **bool) func(*config, string) error {
 
 // scalars lists every overridable setting.
 var scalars = []scalar{
-	{"listen", setString(func(c *config) *string { return &c.Listen }), "127.0.0.1:9090"},
-	{"upstream.base_url", setString(func(c *config) *string { return &c.Upstream.BaseURL }), "http://127.0.0.1:11434/v1"},
-	{"upstream.api_key", setString(func(c *config) *string { return &c.Upstream.APIKey }), ""},
-	{"upstream.max_retries", setInt(func(c *config) *int { return &c.Upstream.MaxRetries }), "2"},
-	{"upstream.first_byte_timeout", setDuration(func(c *config) *duration { return &c.Upstream.FirstByteTimeout }), "2m"},
-	{"upstream.stall_timeout", setDuration(func(c *config) *duration { return &c.Upstream.StallTimeout }), "2m"},
-	{"tools.max_rounds", setInt(func(c *config) *int { return &c.Tools.MaxRounds }), "8"},
-	{"tools.call_timeout", setDuration(func(c *config) *duration { return &c.Tools.CallTimeout }), "60s"},
-	{"tools.deadline", setDuration(func(c *config) *duration { return &c.Tools.Deadline }), "10m"},
-	{"tools.display", setString(func(c *config) *string { return &c.Tools.Display }), "status"},
-	{"tools.keepalive", setDuration(func(c *config) *duration { return &c.Tools.Keepalive }), "15s"},
-	{"tools.max_parallel", setInt(func(c *config) *int { return &c.Tools.MaxParallel }), "8"},
-	{"tools.builtin_model", setOptionalBool(func(c *config) **bool { return &c.Tools.BuiltinModel }), "true"},
-	{"limits.max_frame_bytes", setInt(func(c *config) *int { return &c.Limits.MaxFrameBytes }), "67108864"},
-	{"auth.disabled", setBool(func(c *config) *bool { return &c.Auth.Disabled }), "false"},
-	{"limits.body_read_timeout", setDuration(func(c *config) *duration { return &c.Limits.BodyReadTimeout }), "30s"},
-	{"limits.idle_timeout", setDuration(func(c *config) *duration { return &c.Limits.IdleTimeout }), "2m"},
-	{"mcp.session_idle_timeout", setDuration(func(c *config) *duration { return &c.MCP.SessionIdleTimeout }), "10m"},
-	{"mcp.max_sessions", setInt(func(c *config) *int { return &c.MCP.MaxSessions }), "1000"},
-	{"sampling.model", setString(func(c *config) *string { return &c.Sampling.Model }), ""},
-	{"log.level", setString(func(c *config) *string { return &c.Log.Level }), "info"},
-	{"log.format", setString(func(c *config) *string { return &c.Log.Format }), "text"},
-	{"audit.file", setString(func(c *config) *string { return &c.Audit.File }), ""},
-	{"audit.arguments", setString(func(c *config) *string { return &c.Audit.Arguments }), "redacted"},
-	{"metrics.listen", setString(func(c *config) *string { return &c.Metrics.Listen }), ""},
+	{"listen", setString(func(c *Config) *string { return &c.Listen }), "127.0.0.1:9090"},
+	{"upstream.base_url", setString(func(c *Config) *string { return &c.Upstream.BaseURL }), "http://127.0.0.1:11434/v1"},
+	{"upstream.api_key", setString(func(c *Config) *string { return &c.Upstream.APIKey }), ""},
+	{"upstream.max_retries", setInt(func(c *Config) *int { return &c.Upstream.MaxRetries }), "2"},
+	{"upstream.first_byte_timeout", setDuration(func(c *Config) *Duration { return &c.Upstream.FirstByteTimeout }), "2m"},
+	{"upstream.stall_timeout", setDuration(func(c *Config) *Duration { return &c.Upstream.StallTimeout }), "2m"},
+	{"tools.max_rounds", setInt(func(c *Config) *int { return &c.Tools.MaxRounds }), "8"},
+	{"tools.call_timeout", setDuration(func(c *Config) *Duration { return &c.Tools.CallTimeout }), "60s"},
+	{"tools.deadline", setDuration(func(c *Config) *Duration { return &c.Tools.Deadline }), "10m"},
+	{"tools.display", setString(func(c *Config) *string { return &c.Tools.Display }), "status"},
+	{"tools.keepalive", setDuration(func(c *Config) *Duration { return &c.Tools.Keepalive }), "15s"},
+	{"tools.max_parallel", setInt(func(c *Config) *int { return &c.Tools.MaxParallel }), "8"},
+	{"tools.builtin_model", setOptionalBool(func(c *Config) **bool { return &c.Tools.BuiltinModel }), "true"},
+	{"limits.max_frame_bytes", setInt(func(c *Config) *int { return &c.Limits.MaxFrameBytes }), "67108864"},
+	{"auth.disabled", setBool(func(c *Config) *bool { return &c.Auth.Disabled }), "false"},
+	{"limits.body_read_timeout", setDuration(func(c *Config) *Duration { return &c.Limits.BodyReadTimeout }), "30s"},
+	{"limits.idle_timeout", setDuration(func(c *Config) *Duration { return &c.Limits.IdleTimeout }), "2m"},
+	{"mcp.session_idle_timeout", setDuration(func(c *Config) *Duration { return &c.MCP.SessionIdleTimeout }), "10m"},
+	{"mcp.max_sessions", setInt(func(c *Config) *int { return &c.MCP.MaxSessions }), "1000"},
+	{"sampling.model", setString(func(c *Config) *string { return &c.Sampling.Model }), ""},
+	{"log.level", setString(func(c *Config) *string { return &c.Log.Level }), "info"},
+	{"log.format", setString(func(c *Config) *string { return &c.Log.Format }), "text"},
+	{"audit.file", setString(func(c *Config) *string { return &c.Audit.File }), ""},
+	{"audit.arguments", setString(func(c *Config) *string { return &c.Audit.Arguments }), "redacted"},
+	{"metrics.listen", setString(func(c *Config) *string { return &c.Metrics.Listen }), ""},
+}
+
+// Setting is a setting that an MCP_BRIDGE_* variable overrides.
+type Setting struct {
+	Key     string // dotted path, e.g. "tools.max_rounds"
+	Env     string // the variable, e.g. MCP_BRIDGE_TOOLS_MAX_ROUNDS
+	Default string // as shown by --help; "" when there is none
+}
+
+// Settings lists every setting that MCP_BRIDGE_* variables override, in
+// the order --help shows them.
+func Settings() []Setting {
+	out := make([]Setting, len(scalars))
+	for i, s := range scalars {
+		out[i] = Setting{Key: s.key, Env: envName(s.key), Default: s.def}
+	}
+	return out
 }
 
 // envName is the variable that overrides a dotted key.
@@ -280,10 +289,10 @@ func envName(key string) string {
 // order, when no file is named.
 var defaultFiles = []string{"mcp-bridge.yaml", "mcp-bridge.yml", "mcp-bridge.json"}
 
-// loadConfig reads the configuration: the file named by path, else by
+// Load reads the configuration: the file named by path, else by
 // MCP_BRIDGE_CONFIG, else ./mcp-bridge.yaml (or .yml, .json) when present,
 // else defaults. getenv reads the environment.
-func loadConfig(path string, getenv func(string) string) (*config, error) {
+func Load(path string, getenv func(string) string) (*Config, error) {
 	if path == "" {
 		path = getenv("MCP_BRIDGE_CONFIG")
 	}
@@ -301,7 +310,7 @@ func loadConfig(path string, getenv func(string) string) (*config, error) {
 
 	// The bridge decodes the file itself, because viper lower-cases map
 	// keys (server names, env and header names).
-	c := &config{}
+	c := &Config{}
 	if path != "" {
 		if err := c.readFile(path, getenv); err != nil {
 			return nil, err
@@ -332,7 +341,7 @@ func loadConfig(path string, getenv func(string) string) (*config, error) {
 }
 
 // readFile decodes a YAML or JSON file into c.
-func (c *config) readFile(path string, getenv func(string) string) error {
+func (c *Config) readFile(path string, getenv func(string) string) error {
 	c.File = path
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml", ".json", "":
@@ -465,7 +474,7 @@ func cleanYAMLError(err error) string {
 			want = "true or false"
 		case want == "string":
 			want = "a string"
-		case strings.HasPrefix(want, "main."):
+		case strings.HasPrefix(want, "config."):
 			want = "a mapping"
 		}
 		return fmt.Sprintf("expected %s, got %q", want, p[2])
@@ -525,13 +534,13 @@ type serverEntry struct {
 	Headers         map[string]string `yaml:"headers"`
 	Prefix          *string           `yaml:"prefix"`
 	Tools           toolFilter        `yaml:"tools"`
-	Timeout         duration          `yaml:"timeout"`
+	Timeout         Duration          `yaml:"timeout"`
 	MaxConcurrency  int               `yaml:"max_concurrency"`
 	Disabled        bool              `yaml:"disabled"`
 	ExposeResources bool              `yaml:"expose_resources"`
 	EnvPassthrough  []string          `yaml:"env_passthrough"`
 	InheritEnv      bool              `yaml:"inherit_env"`
-	ForwardIdentity forwardIdentity   `yaml:"forward_identity"`
+	ForwardIdentity ForwardIdentity   `yaml:"forward_identity"`
 }
 
 type toolFilter struct {
@@ -547,7 +556,7 @@ var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true
 
 // readServers reads mcpServers; names records where each server name is
 // defined. Problems go to p; warnings name the file, path.
-func (c *config) readServers(n *yaml.Node, names map[string]string, p *problems, path string) {
+func (c *Config) readServers(n *yaml.Node, names map[string]string, p *problems, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
 	}
@@ -623,7 +632,7 @@ func (c *config) readServers(n *yaml.Node, names map[string]string, p *problems,
 		c.Servers = append(c.Servers, sc)
 		if e.ForwardIdentity.Header != "" {
 			if c.ForwardIdentity == nil {
-				c.ForwardIdentity = map[string]forwardIdentity{}
+				c.ForwardIdentity = map[string]ForwardIdentity{}
 			}
 			c.ForwardIdentity[name] = e.ForwardIdentity
 		}
@@ -638,7 +647,7 @@ type openAPIEntry struct {
 	BaseURL    string            `yaml:"base_url"`
 	Headers    map[string]string `yaml:"headers"`
 	Operations toolFilter        `yaml:"operations"`
-	Timeout    duration          `yaml:"timeout"`
+	Timeout    Duration          `yaml:"timeout"`
 	Prefix     *string           `yaml:"prefix"`
 	Disabled   bool              `yaml:"disabled"`
 }
@@ -650,7 +659,7 @@ var knownOpenAPIKeys = map[string]bool{"spec": true, "base_url": true, "headers"
 
 // readOpenAPIServers reads openapiServers. A name used in mcpServers too
 // (names) is an error: both kinds share the registry's names.
-func (c *config) readOpenAPIServers(n *yaml.Node, names map[string]string, p *problems, path string) {
+func (c *Config) readOpenAPIServers(n *yaml.Node, names map[string]string, p *problems, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
 	}
@@ -705,7 +714,7 @@ func (c *config) readOpenAPIServers(n *yaml.Node, names map[string]string, p *pr
 
 // applyDefaults fills what the file and environment left unset, and moves
 // settings read under their old names to their new ones.
-func (c *config) applyDefaults(getenv func(string) string) {
+func (c *Config) applyDefaults(getenv func(string) string) {
 	for _, old := range []struct {
 		key  string
 		vals *[]string
@@ -743,7 +752,7 @@ func (c *config) applyDefaults(getenv func(string) string) {
 // validate checks what can be checked without connecting anywhere. Every
 // problem is reported, each with the file's line of its key when there is
 // a file.
-func (c *config) validate() error {
+func (c *Config) validate() error {
 	where := "config"
 	if c.File != "" {
 		where = c.File
@@ -789,8 +798,8 @@ func (c *config) validate() error {
 	return p.err(where)
 }
 
-// loopback reports whether the bridge listens on a loopback address only.
-func (c *config) loopback() bool {
+// Loopback reports whether the bridge listens on a loopback address only.
+func (c *Config) Loopback() bool {
 	host, _, _ := net.SplitHostPort(c.Listen)
 	return bridge.IsLoopbackHost(host)
 }

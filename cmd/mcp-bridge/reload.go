@@ -5,17 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/mcp-bridge/mcp-bridge/cmd/mcp-bridge/config"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"reflect"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
@@ -24,10 +20,6 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/openapi"
 )
-
-// reloadDebounce is how long the config file must be quiet after a change
-// before it is read: editors write in several steps.
-const reloadDebounce = 200 * time.Millisecond
 
 // reloader applies a changed configuration to a running serve: the last
 // good configuration stays until a new one is valid in full.
@@ -44,7 +36,7 @@ type reloader struct {
 	// nil tells no one.
 	obs observe.Observer
 
-	cur      *config
+	cur      *config.Config
 	authn    *auth.Authenticator // closed when replaced, and by close
 	loadedAt time.Time
 	sum      [32]byte // of the file's bytes when last read
@@ -52,9 +44,9 @@ type reloader struct {
 
 // newReloader takes over c, the configuration serve started with, and
 // authn, its authenticator.
-func newReloader(c *config, authn *auth.Authenticator, log *slog.Logger, srv *bridge.Server, reg *mcpclient.Registry, hooks registryHooks) *reloader {
+func newReloader(c *config.Config, authn *auth.Authenticator, log *slog.Logger, srv *bridge.Server, reg *mcpclient.Registry, hooks registryHooks) *reloader {
 	r := &reloader{path: c.File, log: log, srv: srv, reg: reg, hooks: hooks, cur: c, authn: authn, loadedAt: time.Now()}
-	r.sum, _ = fileSum(c.File)
+	r.sum, _ = config.FileSum(c.File)
 	srv.SetConfigStatus(bridge.ConfigStatus{LoadedAt: r.loadedAt})
 	return r
 }
@@ -62,17 +54,9 @@ func newReloader(c *config, authn *auth.Authenticator, log *slog.Logger, srv *br
 // close closes the authenticator in use.
 func (r *reloader) close() { _ = r.authn.Close() }
 
-func fileSum(path string) ([32]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return [32]byte{}, err
-	}
-	return sha256.Sum256(data), nil
-}
-
 // changed reports whether the file's bytes differ from those last read.
 func (r *reloader) changed() bool {
-	sum, err := fileSum(r.path)
+	sum, err := config.FileSum(r.path)
 	return err != nil || sum != r.sum
 }
 
@@ -80,39 +64,39 @@ func (r *reloader) changed() bool {
 // in use when it is invalid. why says what asked for it (for the log).
 // It reports whether the new configuration was applied.
 func (r *reloader) reload(ctx context.Context, why string) bool {
-	r.sum, _ = fileSum(r.path)
-	c, err := loadConfig(r.path, os.Getenv)
+	r.sum, _ = config.FileSum(r.path)
+	c, err := config.Load(r.path, os.Getenv)
 	if err == nil {
-		err = c.checkExposure()
+		err = c.CheckExposure()
 	}
 	if err != nil {
 		return r.refuse(ctx, why, err)
 	}
 	if r.setSecrets != nil {
 		// The old secrets stay hidden too: requests in flight use them.
-		r.setSecrets(append(c.secrets(), r.cur.secrets()...))
+		r.setSecrets(append(c.Secrets(), r.cur.Secrets()...))
 	}
-	up, err := llm.NewClient(c.upstreamOptions(r.log))
+	up, err := llm.NewClient(upstreamOptions(c, r.log))
 	if err != nil {
 		return r.refuse(ctx, why, err)
 	}
-	authn, err := c.newAuthenticator(r.log)
+	authn, err := newAuthenticator(c, r.log)
 	if err != nil {
 		return r.refuse(ctx, why, err)
 	}
-	if err := r.srv.Apply(c.serverSettings(up, authn)); err != nil {
+	if err := r.srv.Apply(serverSettings(c, up, authn)); err != nil {
 		_ = authn.Close()
 		return r.refuse(ctx, why, err)
 	}
 	old := r.authn
 	r.authn = authn
 	_ = old.Close() // requests authenticate once, on arrival
-	if err := r.reg.Apply(c.registryServers(r.log, r.hooks)); err != nil {
-		// Checked by loadConfig already; what remains (a duplicate
+	if err := r.reg.Apply(registryServers(c, r.log, r.hooks)); err != nil {
+		// Checked by config.Load already; what remains (a duplicate
 		// between kinds) leaves that server failed, as at startup.
 		r.log.Warn("reload: some MCP servers cannot run", "err", err)
 	}
-	for _, key := range restartKeys(r.cur, c) {
+	for _, key := range config.RestartKeys(r.cur, c) {
 		r.log.Warn("reload: "+key+" changed: restart to apply", "key", key)
 	}
 	for _, w := range c.Warnings {
@@ -132,63 +116,32 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 func (r *reloader) refuse(ctx context.Context, why string, err error) bool {
 	r.log.Error("configuration not reloaded: keeping the last good one", "file", r.path, "why", why, "err", err)
 	if r.obs != nil {
-		r.obs.ConfigReload(ctx, false, mcpclient.Redact(err.Error(), r.cur.secrets()))
+		r.obs.ConfigReload(ctx, false, mcpclient.Redact(err.Error(), r.cur.Secrets()))
 	}
 	r.srv.SetConfigStatus(bridge.ConfigStatus{LoadedAt: r.loadedAt, Error: err.Error()})
 	return false
 }
 
-// restartKeys lists the settings that differ between a and b but only
-// take effect at startup.
-func restartKeys(a, b *config) []string {
-	var keys []string
-	for _, k := range []struct {
-		key  string
-		a, b any
-	}{
-		{"listen", a.Listen, b.Listen},
-		{"limits", a.Limits, b.Limits},
-		{"cors", a.CORS, b.CORS},
-		{"mcp", a.MCP, b.MCP},
-		{"log", a.Log, b.Log},
-		{"roots", a.Roots, b.Roots},
-		{"tools.call_timeout", a.Tools.CallTimeout, b.Tools.CallTimeout},
-		{"tools.max_concurrency", a.Tools.MaxConcurrency, b.Tools.MaxConcurrency},
-		{"tools.max_result_bytes", a.Tools.MaxResultBytes, b.Tools.MaxResultBytes},
-		{"tools.max_description_bytes", a.Tools.MaxDescriptionBytes, b.Tools.MaxDescriptionBytes},
-		{"tools.warn_injected_bytes", a.Tools.WarnInjectedBytes, b.Tools.WarnInjectedBytes},
-		{"auth.jwt", a.Auth.JWT.configured(), b.Auth.JWT.configured()},
-		{"audit", a.Audit, b.Audit},
-		{"metrics", a.Metrics, b.Metrics},
-		{"telemetry", a.Telemetry, b.Telemetry},
-	} {
-		if !reflect.DeepEqual(k.a, k.b) {
-			keys = append(keys, k.key)
-		}
-	}
-	return keys
-}
-
 // serverSettings are the bridge's options from the configuration.
-func (c *config) serverSettings(up bridge.Upstream, authn *auth.Authenticator) bridge.Options {
+func serverSettings(c *config.Config, up bridge.Upstream, authn *auth.Authenticator) bridge.Options {
 	return bridge.Options{
-		Upstream: up, Auth: authn, Secrets: c.secrets(), Version: version(),
+		Upstream: up, Auth: authn, Secrets: c.Secrets(), Version: version(),
 		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
 		MaxBodyBytes:          c.Limits.MaxBodyBytes,
 		ForwardIdentityHeader: c.Upstream.ForwardIdentity.Header,
 		SamplingModel:         c.Sampling.Model,
-		AllowedOrigins:        c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.loopback(),
+		AllowedOrigins:        c.CORS.AllowedOrigins, AllowedHosts: c.CORS.AllowedHosts, Loopback: c.Loopback(),
 		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
 		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
-		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.builtinModel(),
+		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.BuiltinModelEnabled(),
 	}
 }
 
 // registryServers are the registry's servers: mcpServers, then
 // openapiServers, each of the latter with a fingerprint of its entry so
 // that a reload restarts it only when the entry changed.
-func (c *config) registryServers(log *slog.Logger, h registryHooks) []mcpclient.ServerConfig {
+func registryServers(c *config.Config, log *slog.Logger, h registryHooks) []mcpclient.ServerConfig {
 	servers := append([]mcpclient.ServerConfig(nil), c.Servers...)
 	for _, sc := range c.OpenAPIServers {
 		s := openapi.ServerConfig(sc, &openapi.Options{Logger: log, OnWarning: h.onWarning, Version: version()})
@@ -200,61 +153,11 @@ func (c *config) registryServers(log *slog.Logger, h registryHooks) []mcpclient.
 	return servers
 }
 
-// watchConfig calls changed, debounced, whenever the file at path may
-// have changed: it watches the directory, so that editors that replace
-// the file by renaming another over it are seen too. It returns when ctx
-// is done; an error when the directory cannot be watched.
-func watchConfig(ctx context.Context, path string, changed func()) error {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watching the config file: %w", err)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	dir, base := filepath.Split(abs)
-	if err := w.Add(dir); err != nil {
-		w.Close()
-		return fmt.Errorf("watching the config file's directory %s: %w", dir, err)
-	}
-	go func() {
-		defer w.Close()
-		var quiet <-chan time.Time
-		var t *time.Timer
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				// A Kubernetes ConfigMap changes by swapping "..data".
-				if filepath.Base(ev.Name) != base && !strings.HasPrefix(filepath.Base(ev.Name), "..") {
-					continue
-				}
-				if t == nil {
-					t = time.NewTimer(reloadDebounce)
-				} else {
-					t.Reset(reloadDebounce)
-				}
-				quiet = t.C
-			case <-w.Errors:
-			case <-quiet:
-				quiet = nil
-				changed()
-			}
-		}
-	}()
-	return nil
-}
-
 // newReloadableLogger is newLogger whose secrets a reload can change with
 // the function it returns.
-func newReloadableLogger(c *config, w io.Writer) (*slog.Logger, func([]string)) {
+func newReloadableLogger(c *config.Config, w io.Writer) (*slog.Logger, func([]string)) {
 	secrets := new(atomic.Pointer[[]string])
-	list := c.secrets()
+	list := c.Secrets()
 	secrets.Store(&list)
 	h := &reloadableRedactor{next: logHandler(c, w), secrets: secrets}
 	return slog.New(h), func(s []string) { secrets.Store(&s) }
@@ -291,4 +194,19 @@ func (h *reloadableRedactor) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *reloadableRedactor) WithGroup(name string) slog.Handler {
 	return h.with(func(n slog.Handler) slog.Handler { return n.WithGroup(name) })
+}
+
+// newAuthenticator builds the authenticator of the configuration (for
+// serve; with a JWKS URL it fetches the key set, see auth.New). The
+// caller closes it.
+func newAuthenticator(c *config.Config, log *slog.Logger) (*auth.Authenticator, error) {
+	a, err := auth.New(c.AuthSettings(), &auth.Options{Logger: log})
+	if err != nil {
+		where := c.File
+		if where == "" {
+			where = "config"
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return a, nil
 }

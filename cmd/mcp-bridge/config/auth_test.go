@@ -1,7 +1,6 @@
-package main
+package config
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -68,16 +67,16 @@ func TestAuthConfig(t *testing.T) {
 		t.Errorf("warnings: %q", c.Warnings)
 	}
 	r := c.Policies["readers"]
-	want := policyEntry{
+	want := Policy{
 		Servers: []string{"fs", "docs"}, Tools: []string{"fs__read_*", "fs__list_*", "docs__*"}, Deny: []string{"*__delete*"},
-		Models: []string{"llama3*", "qwen*"}, Rate: rateEntry{Requests: 60, Per: duration(time.Minute), Burst: 10},
-		ToolCalls: rateEntry{Requests: 300, Per: duration(time.Minute)}, Tokens: budgetEntry{Limit: 1000000, Per: duration(24 * time.Hour)},
+		Models: []string{"llama3*", "qwen*"}, Rate: Rate{Requests: 60, Per: Duration(time.Minute), Burst: 10},
+		ToolCalls: Rate{Requests: 300, Per: Duration(time.Minute)}, Tokens: Budget{Limit: 1000000, Per: Duration(24 * time.Hour)},
 		MaxStreams: 4,
 	}
 	if !equalPolicy(r, want) {
 		t.Errorf("readers:\n got %+v\nwant %+v", r, want)
 	}
-	if len(c.Auth.Keys) != 2 || c.Auth.Keys[0] != (keyEntry{Name: "alice", Key: "alice-0123456789abcdef", Policy: "readers", UpstreamAPIKey: "sk-alice-upstream"}) {
+	if len(c.Auth.Keys) != 2 || c.Auth.Keys[0] != (Key{Name: "alice", Key: "alice-0123456789abcdef", Policy: "readers", UpstreamAPIKey: "sk-alice-upstream"}) {
 		t.Errorf("keys: %+v", c.Auth.Keys)
 	}
 	if c.Auth.JWT.Issuer != "https://idp.example.com" || c.Auth.JWT.NameClaim != "email" || c.Auth.JWT.PolicyClaim != "groups" {
@@ -88,10 +87,10 @@ func TestAuthConfig(t *testing.T) {
 	}
 
 	// The relative JWKS file is found next to the config file.
-	if got := c.authSettings().JWT.JWKS; got != filepath.Join(dir, "jwks.json") {
+	if got := c.AuthSettings().JWT.JWKS; got != filepath.Join(dir, "jwks.json") {
 		t.Errorf("jwks = %s, want it next to the config", got)
 	}
-	a, err := c.newAuthenticator(nil)
+	a, err := auth.New(c.AuthSettings(), &auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +108,7 @@ func TestAuthConfig(t *testing.T) {
 	}
 
 	// Every key value and upstream key is a secret; a sha256 form is not.
-	s := c.secrets()
+	s := c.Secrets()
 	for _, v := range []string{"alice-0123456789abcdef", "sk-alice-upstream", "old-key-0123456789abcdef"} {
 		if !slices.Contains(s, v) {
 			t.Errorf("secrets lack %q", v)
@@ -117,7 +116,7 @@ func TestAuthConfig(t *testing.T) {
 	}
 }
 
-func equalPolicy(a, b policyEntry) bool {
+func equalPolicy(a, b Policy) bool {
 	return slices.Equal(a.Servers, b.Servers) && slices.Equal(a.Tools, b.Tools) && slices.Equal(a.Deny, b.Deny) &&
 		slices.Equal(a.Models, b.Models) && a.Rate == b.Rate && a.ToolCalls == b.ToolCalls && a.Tokens == b.Tokens && a.MaxStreams == b.MaxStreams
 }
@@ -181,55 +180,23 @@ func TestAuthConfigErrors(t *testing.T) {
 func TestCheckExposureWithNamedKeysAndJWT(t *testing.T) {
 	tests := []struct {
 		name    string
-		auth    authConfig
+		auth    Auth
 		refused string
 	}{
-		{"named keys guard", authConfig{Keys: []keyEntry{{Name: "a", Key: "0123456789abcdef"}}}, ""},
-		{"a short named key", authConfig{Keys: []keyEntry{{Name: "a", Key: "0123456789abcdef"}, {Name: "b", Key: "short"}}}, "auth.keys[1] (b) of 5 characters"},
-		{"a sha256 form cannot be measured", authConfig{Keys: []keyEntry{{Name: "a", Key: auth.HashKey("x")}}}, ""},
-		{"JWT guards", authConfig{JWT: jwtEntry{JWKS: "https://idp/jwks", Issuer: "i", Audience: "a"}}, ""},
-		{"nothing", authConfig{}, "without API keys"},
+		{"named keys guard", Auth{Keys: []Key{{Name: "a", Key: "0123456789abcdef"}}}, ""},
+		{"a short named key", Auth{Keys: []Key{{Name: "a", Key: "0123456789abcdef"}, {Name: "b", Key: "short"}}}, "auth.keys[1] (b) of 5 characters"},
+		{"a sha256 form cannot be measured", Auth{Keys: []Key{{Name: "a", Key: auth.HashKey("x")}}}, ""},
+		{"JWT guards", Auth{JWT: JWT{JWKS: "https://idp/jwks", Issuer: "i", Audience: "a"}}, ""},
+		{"nothing", Auth{}, "without API keys"},
 	}
 	for _, tc := range tests {
-		c := &config{Listen: "0.0.0.0:9090", Auth: tc.auth}
-		err := c.checkExposure()
+		c := &Config{Listen: "0.0.0.0:9090", Auth: tc.auth}
+		err := c.CheckExposure()
 		switch {
 		case tc.refused == "" && err != nil:
 			t.Errorf("%s: refused: %v", tc.name, err)
 		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
-			t.Errorf("%s: checkExposure = %v, want ...%s...", tc.name, err, tc.refused)
+			t.Errorf("%s: CheckExposure = %v, want ...%s...", tc.name, err, tc.refused)
 		}
-	}
-}
-
-func TestHashKeyCommand(t *testing.T) {
-	const want = "sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b\n"
-	var out, errOut bytes.Buffer
-	if err := run(t.Context(), []string{"hash-key", "secret"}, &out, &errOut); err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != want {
-		t.Errorf("hash-key secret = %q, want %q", out.String(), want)
-	}
-	mustContain(t, "stderr", errOut.String(), "6 characters", "at least 16")
-
-	out.Reset()
-	if err := hashKeyCmd([]string{"-"}, strings.NewReader("secret\n"), &out, &errOut); err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != want {
-		t.Errorf("hash-key - (stdin) = %q, want %q", out.String(), want)
-	}
-	for _, args := range [][]string{{}, {"a", "b"}} {
-		if err := hashKeyCmd(args, strings.NewReader(""), &out, &errOut); err == nil {
-			t.Errorf("hash-key %q: no error", args)
-		}
-	}
-	if err := hashKeyCmd([]string{"-"}, strings.NewReader("\n"), &out, &errOut); err == nil {
-		t.Error("hash-key of an empty stdin: no error")
-	}
-	out.Reset()
-	if err := run(t.Context(), []string{"hash-key", "--help"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "sha256:") {
-		t.Errorf("hash-key --help: %v, %q", err, out.String())
 	}
 }
