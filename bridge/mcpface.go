@@ -168,12 +168,15 @@ func (f *face) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotifi
 }
 
 // sessions returns the number of open MCP sessions of the face, on every
-// transport and view.
+// transport and view. The stateless revision's requests, served each by a
+// session of its own without an id, are not sessions a client holds.
 func (f *face) sessions() int {
 	n := 0
 	for _, v := range f.all() {
-		for range v.srv.Sessions() {
-			n++
+		for ss := range v.srv.Sessions() {
+			if ss.ID() != "" {
+				n++
+			}
 		}
 	}
 	return n
@@ -383,7 +386,13 @@ func isObjectSchema(schema any) bool {
 func (f *faceView) callTool(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		owner := f.p
-		if req.Session != nil {
+		if req.Session != nil && req.Session.ID() == "" {
+			// A stateless request: its own caller, whose HTTP request's
+			// context the call runs under.
+			if p := auth.FromContext(ctx); p != auth.FromContext(context.Background()) {
+				owner = p
+			}
+		} else if req.Session != nil {
 			if o := f.f.owner(req.Session.ID()); o != nil {
 				owner = o
 			}

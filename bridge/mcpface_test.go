@@ -103,7 +103,11 @@ func TestMCPFace(t *testing.T) {
 			fc := &faceClient{}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cs, err := mcp.NewClient(&mcp.Implementation{Name: "face-test", Version: "1"}, fc.options()).Connect(ctx, transport(h.srv.URL), nil)
+			// Sessions of the 2025-11-25 revision, where servers ask their
+			// clients for sampling and elicitation during a call; the
+			// stateless revision is TestMCPFaceEras'.
+			cs, err := mcp.NewClient(&mcp.Implementation{Name: "face-test", Version: "1"}, fc.options()).Connect(ctx, transport(h.srv.URL),
+				&mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,7 +22,9 @@ import (
 // policy (origin.go), so go-sdk's own localhost check is off: it would
 // refuse the hosts that policy allows (host.docker.internal). New sessions
 // are refused past Options.MaxSessions; streamable sessions end after
-// Options.SessionIdleTimeout without a request.
+// Options.SessionIdleTimeout without a request. /mcp speaks both eras of
+// the protocol (era.go): requests of the stateless revision go to a
+// stateless handler of the same servers, the others to sessions.
 func (s *Server) mountMCP(g *echo.Group) {
 	getServer := s.face.server
 	streamable := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
@@ -30,8 +32,16 @@ func (s *Server) mountMCP(g *echo.Group) {
 		SessionTimeout:             s.opts.SessionIdleTimeout,
 		DisableLocalhostProtection: true,
 	})
+	stateless := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
+		Logger:                     sdkLogger(s.log),
+		Stateless:                  true,
+		DisableLocalhostProtection: true,
+		// A stateless request is its POST: a client that stops waiting
+		// cancels the call downstream.
+		PropagateRequestCancellation: true,
+	})
 	sse := mcp.NewSSEHandler(getServer, &mcp.SSEOptions{DisableLocalhostProtection: true})
-	g.Any("/mcp", echo.WrapHandler(streamable), s.sessionCap, s.sessionOwner)
+	g.Any("/mcp", byEra(streamable, stateless), s.eraOf, s.sessionCap, s.sessionOwner)
 	g.Any("/sse", echo.WrapHandler(sse), s.sessionCap, s.sessionOwner)
 	g.GET("/ws", s.serveWebSocket, s.sessionCap)
 }
@@ -57,18 +67,20 @@ func (s *Server) sessionOwner(next echo.HandlerFunc) echo.HandlerFunc {
 
 // sessionCap refuses requests that would open a new MCP session while
 // Options.MaxSessions are open: a streamable POST without a session id, a
-// GET of /sse (which opens its session), a WebSocket upgrade.
+// GET of /sse (which opens its session), a WebSocket upgrade. A stateless
+// request opens no session; it is refused only when its view cannot be
+// made.
 func (s *Server) sessionCap(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		opens := false
+		opens, stateless := false, isStateless(req.Context())
 		switch req.URL.Path {
 		case "/mcp":
-			opens = req.Method == http.MethodPost && req.Header.Get("Mcp-Session-Id") == ""
+			opens = !stateless && req.Method == http.MethodPost && req.Header.Get("Mcp-Session-Id") == ""
 		case "/sse", "/ws":
 			opens = req.Method == http.MethodGet
 		}
-		if opens && s.face.view(auth.FromContext(req.Context())) == nil {
+		if (opens || stateless) && s.face.view(auth.FromContext(req.Context())) == nil {
 			return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "too_many_views",
 				Message: "the MCP face serves too many distinct views (policies and narrowing headers); try again later"}
 		}

@@ -1,0 +1,254 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
+)
+
+// tickServer is a server whose tool "tick" reports progress before it
+// answers.
+func tickServer() *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "ticker", Version: "1"}, nil)
+	s.AddTool(&mcp.Tool{Name: "tick", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if tok := req.Params.GetProgressToken(); tok != nil {
+				_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Total: 2, Message: "tock"})
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ticked"}}}, nil
+		})
+	return s
+}
+
+// TestMCPFaceEras connects go-sdk clients of each revision to /mcp: the
+// stateless revision (the client's default) is served without a session,
+// 2025-11-25 with one, on the same URL. Both list and call tools, get a
+// call's progress, and cancel a call downstream.
+func TestMCPFaceEras(t *testing.T) {
+	for _, tc := range []struct {
+		version   string // asked by the client; "" for its default
+		want      string // negotiated
+		hasSessID bool
+	}{
+		{"", statelessRevision, false},
+		{statelessRevision, statelessRevision, false},
+		{mcpclient.ProtocolVersion, mcpclient.ProtocolVersion, true},
+		{"2025-06-18", "2025-06-18", true},
+	} {
+		t.Run(tc.want+"/"+tc.version, func(t *testing.T) {
+			markers := t.TempDir()
+			h := newHarness(t, Options{MaxSessions: 4}, []mcpclient.ServerConfig{
+				mcptest.StdioServer("proc", mcptest.EnvMarkerDir+"="+markers),
+				{Name: "tick", URL: wsServer(t, tickServer())},
+			})
+			fc := &faceClient{}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, fc.options()).Connect(ctx,
+				&mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: tc.version})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			if got := cs.InitializeResult().ProtocolVersion; got != tc.want {
+				t.Fatalf("negotiated %q, want %q", got, tc.want)
+			}
+			if got := cs.ID() != ""; got != tc.hasSessID {
+				t.Errorf("session id %q, want one: %v", cs.ID(), tc.hasSessID)
+			}
+			tools, err := cs.ListTools(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, tl := range tools.Tools {
+				names = append(names, tl.Name)
+			}
+			for _, want := range []string{"proc__echo", "proc__sleep", "tick__tick"} {
+				if !slices.Contains(names, want) {
+					t.Errorf("tools %v lack %s", names, want)
+				}
+			}
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "proc__echo", Arguments: map[string]any{"text": "either era"}})
+			if err != nil || toolText(t, res) != "either era" {
+				t.Fatalf("echo: %v %v", res, err)
+			}
+
+			params := &mcp.CallToolParams{Name: "tick__tick", Arguments: map[string]any{}}
+			params.SetProgressToken("era-token")
+			res, err = cs.CallTool(ctx, params)
+			if err != nil || toolText(t, res) != "ticked" {
+				t.Fatalf("tick: %v %v", res, err)
+			}
+			// The client hands notifications to its handler apart from
+			// results: wait for the one sent before the result.
+			for fc.progressCount() == 0 && ctx.Err() == nil {
+				time.Sleep(5 * time.Millisecond)
+			}
+			fc.mu.Lock()
+			if len(fc.progress) != 1 || fc.progress[0].ProgressToken != "era-token" || fc.progress[0].Message != "tock" {
+				t.Errorf("progress %+v", fc.progress)
+			}
+			fc.mu.Unlock()
+
+			callCtx, cancelCall := context.WithCancel(ctx)
+			errc := make(chan error, 1)
+			go func() {
+				_, err := cs.CallTool(callCtx, &mcp.CallToolParams{Name: "proc__sleep", Arguments: map[string]any{"ms": 60000, "id": "long"}})
+				errc <- err
+			}()
+			if err := mcptest.WaitMarker(ctx, markers, "started-long"); err != nil {
+				t.Fatal(err)
+			}
+			cancelCall()
+			if err := mcptest.WaitMarker(ctx, markers, "cancelled-long"); err != nil {
+				t.Fatalf("the server never saw the cancellation: %v", err)
+			}
+			if err := <-errc; err == nil {
+				t.Error("cancelled call returned no error")
+			}
+		})
+	}
+}
+
+// TestMCPFaceStatelessSampling: in this increment a stateless client's
+// call whose server asks for sampling fails with an error that says why,
+// rather than hanging.
+func TestMCPFaceStatelessSampling(t *testing.T) {
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{{Name: "doc", URL: wsServer(t, mcptest.NewFeatureServer("doc"))}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, (&faceClient{}).options()).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "doc__work", Arguments: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.IsError || !strings.Contains(toolText(t, res), "sampling") {
+		t.Errorf("work: %+v %q", res, toolText(t, res))
+	}
+}
+
+// postMCP posts one JSON-RPC message to /mcp with the Accept and
+// Content-Type of streamable HTTP, and hdr.
+func postMCP(t *testing.T, url, body string, hdr map[string]string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestMCPFaceDiscover: server/discover lists both eras the face speaks,
+// to a client of the stateless revision, and opens no session.
+func TestMCPFaceDiscover(t *testing.T) {
+	h := newHarness(t, Options{MaxSessions: 1}, []mcpclient.ServerConfig{mcptest.StdioServer("proc")})
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	status, hdr, body := postMCP(t, h.srv.URL, `{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{`+meta+`}}`,
+		map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "server/discover"})
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if id := hdr.Get("Mcp-Session-Id"); id != "" {
+		t.Errorf("discover opened session %q", id)
+	}
+	for _, v := range []string{statelessRevision, mcpclient.ProtocolVersion, "2025-06-18"} {
+		if !strings.Contains(body, `"`+v+`"`) {
+			t.Errorf("supported versions lack %s: %s", v, body)
+		}
+	}
+	// A probe without the revision's _meta is of the older era, which has
+	// no server/discover: refused, with no session opened either.
+	status, hdr, body = postMCP(t, h.srv.URL, `{"jsonrpc":"2.0","id":2,"method":"server/discover","params":{}}`, nil)
+	if !strings.Contains(body, "-32601") || hdr.Get("Mcp-Session-Id") != "" {
+		t.Errorf("bare probe: %d %s %v", status, body, hdr)
+	}
+	if n := h.b.face.sessions(); n != 0 {
+		t.Errorf("%d sessions after discover", n)
+	}
+}
+
+// TestMCPFaceStatelessHeaders: a stateless request whose _meta names the
+// revision but whose header is missing, or whose Mcp-Method header does
+// not match its body, is refused as the revision says.
+func TestMCPFaceStatelessHeaders(t *testing.T) {
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{mcptest.StdioServer("proc")})
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{` + meta + `}}`
+	status, _, body := postMCP(t, h.srv.URL, list, map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "tools/list"})
+	if status != http.StatusOK || !strings.Contains(body, "proc__echo") {
+		t.Fatalf("tools/list: %d %s", status, body)
+	}
+	status, _, body = postMCP(t, h.srv.URL, list, nil)
+	if status != http.StatusBadRequest || !strings.Contains(body, "Mcp-Protocol-Version") || strings.Contains(body, "stateful") {
+		t.Errorf("without header: %d %s", status, body)
+	}
+	status, _, body = postMCP(t, h.srv.URL, list, map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "prompts/list"})
+	if status != http.StatusBadRequest || !strings.Contains(strings.ToLower(body), "mcp-method") {
+		t.Errorf("mismatched Mcp-Method: %d %s", status, body)
+	}
+}
+
+// TestMCPFaceStatelessPastCap: stateless requests open no session and
+// count as none, so they are served while the sessions are at their cap,
+// and a stateless client listening for list changes leaves the cap to
+// sessions.
+func TestMCPFaceStatelessPastCap(t *testing.T) {
+	h := newHarness(t, Options{MaxSessions: 1}, []mcpclient.ServerConfig{mcptest.StdioServer("proc")})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// With a list-changed handler the client holds subscriptions/listen
+	// open for as long as it lives.
+	listening, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, (&faceClient{}).options()).
+		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listening.Close()
+	client := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, nil)
+	old, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion})
+	if err != nil {
+		t.Fatalf("a session beside a listening stateless client: %v", err)
+	}
+	defer old.Close()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatalf("a stateless client at the session cap: %v", err)
+	}
+	defer cs.Close()
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "proc__echo", Arguments: map[string]any{"text": "x"}}); err != nil || toolText(t, res) != "x" {
+		t.Fatalf("echo: %v %v", res, err)
+	}
+	if _, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion}); err == nil {
+		t.Error("a second session past the cap was opened")
+	}
+}
+
+func (fc *faceClient) progressCount() int {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	return len(fc.progress)
+}
