@@ -1,6 +1,6 @@
 module github.com/mcp-bridge/mcp-bridge
 
-go 1.25.0
+go 1.25.5
 
 require (
 	github.com/MicahParks/jwkset v0.11.4
@@ -11,6 +11,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/jsonschema-go v0.4.3
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/mark3labs/mcp-go v1.2.1
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/prometheus/client_model v0.6.2
