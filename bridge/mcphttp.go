@@ -123,10 +123,13 @@ func (s *Server) serveWebSocket(c echo.Context) error {
 		_ = conn.Close(websocket.StatusInternalError, "starting the MCP session failed")
 		return nil
 	}
+	// The request's context is taken here: echo reuses c once this
+	// handler returns, which may come before the goroutine reads it.
+	reqDone := c.Request().Context().Done()
 	done := make(chan struct{})
 	go func() {
 		select {
-		case <-c.Request().Context().Done():
+		case <-reqDone:
 			_ = ss.Close()
 		case <-done:
 		}
