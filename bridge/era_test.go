@@ -252,3 +252,52 @@ func (fc *faceClient) progressCount() int {
 	defer fc.mu.Unlock()
 	return len(fc.progress)
 }
+
+// TestMCPFaceStatelessOrigin: the origin policy holds for stateless
+// requests as for sessions: a foreign page's call runs nothing.
+func TestMCPFaceStatelessOrigin(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{Loopback: true, AllowedOrigins: []string{"https://chat.example"}},
+		[]mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))})
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc__add","arguments":{},` + meta + `}}`
+	hdr := map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "tools/call", "Mcp-Name": "calc__add"}
+	hdr["Origin"] = "https://evil.example"
+	if status, _, body := postMCP(t, h.srv.URL, call, hdr); status != http.StatusForbidden || !strings.Contains(body, "origin_not_allowed") {
+		t.Errorf("foreign origin: %d %s", status, body)
+	}
+	if n := len(log.all()); n != 0 {
+		t.Fatalf("the tool ran %d times for a refused request", n)
+	}
+	hdr["Origin"] = "https://chat.example"
+	if status, _, body := postMCP(t, h.srv.URL, call, hdr); status != http.StatusOK || !strings.Contains(body, "add got") {
+		t.Errorf("allowed origin: %d %s", status, body)
+	}
+}
+
+// TestMCPFaceLegacyTransportsKeepTheirEra: a go-sdk client at its
+// defaults (2026-07-28) on /sse and /ws falls back to a 2025-11-25
+// session, the newest those transports serve.
+func TestMCPFaceLegacyTransportsKeepTheirEra(t *testing.T) {
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{mcptest.StdioServer("proc")})
+	for name, tr := range map[string]mcp.Transport{
+		"sse": &mcp.SSEClientTransport{Endpoint: h.srv.URL + "/sse"},
+		"ws":  &mcpclient.WebSocketTransport{URL: "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/ws"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, nil).Connect(ctx, tr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			if v := cs.InitializeResult().ProtocolVersion; v != mcpclient.ProtocolVersion {
+				t.Errorf("negotiated %q", v)
+			}
+			if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "proc__echo", Arguments: map[string]any{"text": "x"}}); err != nil || toolText(t, res) != "x" {
+				t.Fatalf("echo: %v %v", res, err)
+			}
+		})
+	}
+}
