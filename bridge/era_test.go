@@ -121,25 +121,62 @@ func TestMCPFaceEras(t *testing.T) {
 	}
 }
 
+// askServer is a server whose tool "ask" elicits and answers with what
+// it heard or the error.
+func askServer() *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "asker", Version: "1"}, nil)
+	s.AddTool(&mcp.Tool{Name: "ask", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "name?", RequestedSchema: json.RawMessage(`{"type":"object"}`)})
+			text := "elicited: "
+			if err != nil {
+				text += err.Error()
+			} else {
+				text += res.Action
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+		})
+	return s
+}
+
 // TestMCPFaceStatelessSampling: in this increment a stateless client's
-// call whose server asks for sampling fails with an error that says why,
-// rather than hanging.
+// call whose server asks for sampling or elicitation gets an error that
+// says why and what works, rather than hanging; a 2025-11-25 session's
+// call gets the client's answer.
 func TestMCPFaceStatelessSampling(t *testing.T) {
-	h := newHarness(t, Options{}, []mcpclient.ServerConfig{{Name: "doc", URL: wsServer(t, mcptest.NewFeatureServer("doc"))}})
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{
+		{Name: "doc", URL: wsServer(t, mcptest.NewFeatureServer("doc"))},
+		{Name: "ask", URL: wsServer(t, askServer())},
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, (&faceClient{}).options()).Connect(ctx,
-		&mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
-	if err != nil {
-		t.Fatal(err)
+	connect := func(version string) *mcp.ClientSession {
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, (&faceClient{}).options()).Connect(ctx,
+			&mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cs.Close() })
+		return cs
 	}
-	defer cs.Close()
+	cs := connect(statelessRevision)
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "doc__work", Arguments: map[string]any{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.IsError || !strings.Contains(toolText(t, res), "sampling") {
-		t.Errorf("work: %+v %q", res, toolText(t, res))
+	if text := toolText(t, res); !res.IsError || !strings.Contains(text, "sampling") || !strings.Contains(text, mcpclient.ProtocolVersion) {
+		t.Errorf("work: %+v %q", res, text)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "ask__ask", Arguments: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := toolText(t, res); !strings.Contains(text, "elicitation") || !strings.Contains(text, mcpclient.ProtocolVersion) {
+		t.Errorf("ask: %q", text)
+	}
+	res, err = connect(mcpclient.ProtocolVersion).CallTool(ctx, &mcp.CallToolParams{Name: "ask__ask", Arguments: map[string]any{}})
+	if err != nil || toolText(t, res) != "elicited: accept" {
+		t.Errorf("ask in a session: %v %v", res, err)
 	}
 }
 
@@ -299,5 +336,26 @@ func TestMCPFaceLegacyTransportsKeepTheirEra(t *testing.T) {
 				t.Fatalf("echo: %v %v", res, err)
 			}
 		})
+	}
+}
+
+// TestMCPFaceSSECountsTowardCap: an SSE session (which go-sdk gives no
+// id) counts toward the cap like any other.
+func TestMCPFaceSSECountsTowardCap(t *testing.T) {
+	h := newHarness(t, Options{MaxSessions: 1}, []mcpclient.ServerConfig{mcptest.StdioServer("proc")})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, nil)
+	sse, err := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: h.srv.URL + "/sse"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sse.Close()
+	if n := h.b.face.sessions(); n != 1 {
+		t.Errorf("%d sessions with one SSE session open", n)
+	}
+	if cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion}); err == nil {
+		_ = cs.Close()
+		t.Error("a session past the cap was opened beside an SSE session")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -54,6 +55,9 @@ type face struct {
 	// ("" for none). Both are set by New.
 	obs      observe.Observer
 	serverOf func(tool string) string
+
+	// sseStreams counts the open GET streams of /sse: one per session.
+	sseStreams atomic.Int64
 
 	mu     sync.Mutex
 	closed bool
@@ -169,9 +173,11 @@ func (f *face) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNotifi
 
 // sessions returns the number of open MCP sessions of the face, on every
 // transport and view. The stateless revision's requests, served each by a
-// session of its own without an id, are not sessions a client holds.
+// go-sdk session of its own without an id, are not sessions a client
+// holds; go-sdk gives SSE sessions no id either, so those are counted by
+// their open streams (sseStreams).
 func (f *face) sessions() int {
-	n := 0
+	n := int(f.sseStreams.Load())
 	for _, v := range f.all() {
 		for ss := range v.srv.Sessions() {
 			if ss.ID() != "" {
@@ -386,7 +392,8 @@ func isObjectSchema(schema any) bool {
 func (f *faceView) callTool(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		owner := f.p
-		if req.Session != nil && req.Session.ID() == "" {
+		stateless := isStateless(ctx)
+		if stateless {
 			// A stateless request: its own caller, whose HTTP request's
 			// context the call runs under.
 			if p := auth.FromContext(ctx); p != auth.FromContext(context.Background()) {
@@ -410,7 +417,7 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 			}
 		}
 		ctx = f.f.obs.ToolCallStarted(ctx, st)
-		ctx = mcpclient.WithCaller(callContext(ctx, owner), &faceCaller{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
+		ctx = mcpclient.WithCaller(callContext(ctx, owner), &faceCaller{ss: req.Session, ctx: ctx, stateless: stateless}, req.Params.GetProgressToken())
 		start := time.Now()
 		res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
 		rec.Duration, rec.Outcome = time.Since(start), observe.OutcomeOf(ctx, err, err == nil && res.IsError)
@@ -494,8 +501,9 @@ func (f *faceView) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNo
 // under the context of the client's call, so that streamable HTTP delivers
 // it on that call's stream, before the result.
 type faceCaller struct {
-	ss  *mcp.ServerSession
-	ctx context.Context // the face call's
+	ss        *mcp.ServerSession
+	ctx       context.Context // the face call's
+	stateless bool            // the client speaks the stateless revision
 }
 
 var _ mcpclient.OrderedCaller = (*faceCaller)(nil)
@@ -516,6 +524,9 @@ func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.Cr
 	if c.ss == nil {
 		return nil, fmt.Errorf("sampling for %s: %w", server, mcpclient.ErrNoCaller)
 	}
+	if err := c.refuseStateless("sampling", server); err != nil {
+		return nil, err
+	}
 	return c.ss.CreateMessage(c.reqCtx(ctx), p)
 }
 
@@ -523,7 +534,22 @@ func (c *faceCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitPar
 	if c.ss == nil {
 		return &mcp.ElicitResult{Action: "decline"}, nil
 	}
+	if err := c.refuseStateless("elicitation", server); err != nil {
+		return nil, err
+	}
 	return c.ss.Elicit(c.reqCtx(ctx), p)
+}
+
+// refuseStateless refuses what a server asks of a client of the
+// stateless revision: that revision answers with input_required results,
+// which the face does not give yet, so the server hears why instead of
+// go-sdk's advice to its own developers.
+func (c *faceCaller) refuseStateless(what, server string) error {
+	if !c.stateless {
+		return nil
+	}
+	return fmt.Errorf("%s for %s: the client speaks MCP %s, to which the bridge does not pass a server's %s requests yet; a client connected with protocol %s gets them",
+		what, server, statelessRevision, what, mcpclient.ProtocolVersion)
 }
 
 func (c *faceCaller) Progress(ctx context.Context, p *mcp.ProgressNotificationParams) {

@@ -42,8 +42,20 @@ func (s *Server) mountMCP(g *echo.Group) {
 	})
 	sse := mcp.NewSSEHandler(getServer, &mcp.SSEOptions{DisableLocalhostProtection: true})
 	g.Any("/mcp", byEra(streamable, stateless), s.eraOf, s.sessionCap, s.sessionOwner)
-	g.Any("/sse", echo.WrapHandler(sse), s.sessionCap, s.sessionOwner)
+	g.Any("/sse", s.countSSE(echo.WrapHandler(sse)), s.sessionCap, s.sessionOwner)
 	g.GET("/ws", s.serveWebSocket, s.sessionCap)
+}
+
+// countSSE counts the open GET streams of /sse, each of which is the
+// life of one session (see face.sessions).
+func (s *Server) countSSE(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodGet {
+			s.face.sseStreams.Add(1)
+			defer s.face.sseStreams.Add(-1)
+		}
+		return next(c)
+	}
 }
 
 // sessionOwner refuses a request that names a session another caller
