@@ -112,23 +112,14 @@ func TestOpenAPIImportedOperation(t *testing.T) {
 // do sends a request to the bridge and returns the status, headers and body.
 func do(t *testing.T, method, url string, header http.Header, body string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := http.Header{}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		h.Set("Content-Type", "application/json")
 	}
 	for k, v := range header {
-		req.Header[k] = v
+		h[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return rawRequest(t, url, method, "", "", h, body)
 }
 
 func TestOpenAPIToolServerRoutes(t *testing.T) {

@@ -126,8 +126,21 @@ func startBridge(t *testing.T, bin, config string) *bridge {
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := &bridge{stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
-	b.cmd = exec.Command(bin, "serve", "-c", cfgPath)
+	var addr string
+	for _, line := range strings.Split(config, "\n") {
+		if v, ok := strings.CutPrefix(line, "listen: "); ok {
+			addr = strings.TrimSpace(v)
+		}
+	}
+	return launchBridge(t, exec.Command(bin, "serve", "-c", cfgPath), "http://"+addr, "")
+}
+
+// launchBridge starts cmd (a serve command listening at url), stops it when
+// the test ends, and waits until /readyz answers 200, asked with key when
+// the bridge has keys.
+func launchBridge(t *testing.T, cmd *exec.Cmd, url, key string) *bridge {
+	t.Helper()
+	b := &bridge{cmd: cmd, url: url, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 	b.cmd.Stderr = b.stderr
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -142,17 +155,13 @@ func startBridge(t *testing.T, bin, config string) *bridge {
 			t.Logf("bridge log:\n%s", b.stderr.String())
 		}
 	})
-
-	var addr string
-	for _, line := range strings.Split(config, "\n") {
-		if v, ok := strings.CutPrefix(line, "listen: "); ok {
-			addr = strings.TrimSpace(v)
-		}
-	}
-	b.url = "http://" + addr
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		resp, err := http.Get(b.url + "/readyz")
+		req, _ := http.NewRequest("GET", b.url+"/readyz", nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

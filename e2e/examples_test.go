@@ -25,7 +25,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -222,47 +221,10 @@ func TestExampleConfigsCheck(t *testing.T) {
 func startExample(t *testing.T, bin, file string, env []string) *bridge {
 	t.Helper()
 	addr := freePort(t)
-	b := &bridge{url: "http://" + addr, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
-	b.cmd = exec.Command(bin, "serve", "-c", file)
-	b.cmd.Dir = ".."
-	b.cmd.Env = append(slices.Clone(env), "MCP_BRIDGE_LISTEN="+addr)
-	b.cmd.Stderr = b.stderr
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { b.exited <- b.cmd.Wait() }()
-	t.Cleanup(func() {
-		if b.cmd.ProcessState == nil {
-			_ = b.cmd.Process.Kill()
-			<-b.exited
-		}
-		if t.Failed() {
-			t.Logf("bridge log:\n%s", b.stderr.String())
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		req, _ := http.NewRequest("GET", b.url+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+exampleKey)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return b
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("bridge not ready: %s", body)
-			}
-		} else if time.Now().After(deadline) {
-			t.Fatalf("bridge not reachable: %v", err)
-		}
-		select {
-		case err := <-b.exited:
-			t.Fatalf("bridge exited: %v\n%s", err, b.stderr.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	cmd := exec.Command(bin, "serve", "-c", file)
+	cmd.Dir = ".."
+	cmd.Env = append(slices.Clone(env), "MCP_BRIDGE_LISTEN="+addr)
+	return launchBridge(t, cmd, "http://"+addr, exampleKey)
 }
 
 // exampleClient is a client snippet of examples/ and how to run it.
