@@ -16,17 +16,6 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
-func TestIsLoopbackHost(t *testing.T) {
-	for host, want := range map[string]bool{
-		"localhost": true, "127.0.0.1": true, "127.9.9.9": true, "::1": true,
-		"10.0.0.1": false, "0.0.0.0": false, "example.com": false, "localhost.example": false, "": false,
-	} {
-		if got := IsLoopbackHost(host); got != want {
-			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
-		}
-	}
-}
-
 func TestIsObjectSchema(t *testing.T) {
 	for _, c := range []struct {
 		schema any

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
@@ -217,14 +216,4 @@ func (p *pinnedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		}
 		return req, nil
 	}
-}
-
-// IsLoopbackHost reports whether host (a name or an address, without port
-// or brackets) is "localhost" or a loopback address.
-func IsLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // JWT verification constants.
@@ -59,7 +61,7 @@ func (j *JWTConfig) check(policies map[string]*Policy, names []string) ([]byte, 
 		if u.User != nil {
 			return nil, &ConfigError{Key: "auth.jwt.jwks", Msg: "credentials in the URL are not supported"}
 		}
-		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
 			return nil, &ConfigError{Key: "auth.jwt.jwks", Msg: "expected https:// (http:// only on loopback): keys fetched in the clear could be replaced on the way"}
 		}
 		return nil, nil
@@ -97,11 +99,13 @@ func parseJWKS(data []byte) (keyfunc.Keyfunc, error) {
 	return kf, nil
 }
 
-func loopbackHost(h string) bool {
-	if h == "localhost" {
+// IsLoopbackHost reports whether host (a name or an address, without port
+// or brackets) is "localhost" or a loopback address.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(h)
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
 
@@ -130,7 +134,7 @@ func newJWTVerifier(ctx context.Context, c JWTConfig, cc *compiled, o *Options) 
 			client = &http.Client{Timeout: jwksTimeout}
 		}
 		log := o.Logger
-		shown := redactURL(c.JWKS)
+		shown := mcpclient.RedactURLText(c.JWKS)
 		v.kf, err = keyfunc.NewDefaultOverrideCtx(ctx, []string{c.JWKS}, keyfunc.Override{
 			Client:          client,
 			HTTPTimeout:     jwksTimeout,
@@ -161,15 +165,6 @@ func newJWTVerifier(ctx context.Context, c JWTConfig, cc *compiled, o *Options) 
 		jwt.WithTimeFunc(o.Now),
 	)
 	return v, nil
-}
-
-// redactURL drops a URL's query, which may carry a key.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		u.RawQuery, u.User = "", nil
-		return u.String()
-	}
-	return "(jwks url)"
 }
 
 // invalidToken is a 401 saying why a token was refused.

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mcp-bridge/mcp-bridge/bridge"
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/openapi"
 )
@@ -801,5 +801,5 @@ func (c *Config) validate() error {
 // Loopback reports whether the bridge listens on a loopback address only.
 func (c *Config) Loopback() bool {
 	host, _, _ := net.SplitHostPort(c.Listen)
-	return bridge.IsLoopbackHost(host)
+	return auth.IsLoopbackHost(host)
 }

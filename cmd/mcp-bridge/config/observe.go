@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/mcp-bridge/mcp-bridge/bridge"
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 )
 
@@ -41,7 +41,7 @@ func (c *Config) validateObserve(where string) error {
 		if err != nil {
 			return fmt.Errorf("%s: metrics.listen: expected host:port, got %q", where, l)
 		}
-		if !bridge.IsLoopbackHost(host) && !c.Auth.Disabled {
+		if !auth.IsLoopbackHost(host) && !c.Auth.Disabled {
 			return fmt.Errorf("%s: metrics.listen: %q is not a loopback address; /metrics on its own listener has no keys, "+
 				"so it may listen beyond loopback only with auth: {disabled: true}", where, l)
 		}
