@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 )
 
 // originPolicy is the one place that decides which browsers and which Host
@@ -107,7 +109,7 @@ func (p *originPolicy) hostListed(hostport string) bool {
 		name = h
 	}
 	name = strings.TrimSuffix(strings.Trim(name, "[]"), ".")
-	return IsLoopbackHost(name) || p.hosts[name] || p.hosts[hostport]
+	return auth.IsLoopbackHost(name) || p.hosts[name] || p.hosts[hostport]
 }
 
 // originAllowed reports whether a browser page of origin may use the
@@ -121,27 +123,14 @@ func (p *originPolicy) originAllowed(origin, host string) bool {
 		return true
 	}
 	u, _ := url.Parse(n)
-	if IsLoopbackHost(strings.Trim(u.Hostname(), "[]")) {
+	if auth.IsLoopbackHost(strings.Trim(u.Hostname(), "[]")) {
 		return true
 	}
 	// The bridge's own pages (a console behind a proxy): same origin, and
 	// that host is one the Host check vouches for, so a rebinding name
 	// (whose Origin equals its Host too) does not pass.
-	return strings.EqualFold(u.Host, hostWithoutDefaultPort(host, u.Scheme)) && p.hostListed(host)
-}
-
-func hostWithoutDefaultPort(host, scheme string) string {
-	h, port, err := net.SplitHostPort(host)
-	if err != nil {
-		return host
-	}
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		if strings.Contains(h, ":") {
-			return "[" + h + "]"
-		}
-		return h
-	}
-	return host
+	self, ok := normalizeOrigin(u.Scheme + "://" + host)
+	return ok && self == n && p.hostListed(host)
 }
 
 // Headers that browsers may send to the bridge and read from it.
