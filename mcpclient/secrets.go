@@ -32,6 +32,17 @@ func RedactURL(u *url.URL) string {
 	return v.String()
 }
 
+// RedactURLText is RedactURL of a URL written as text, and says
+// "(unparseable URL)" for text that does not parse, which may hold a secret
+// all the same.
+func RedactURLText(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return RedactURL(u)
+}
+
 // secretParam matches a query parameter whose name looks secret, with its
 // value: "?api_key=...", "&access_token=...", "&client_secret=...". The
 // value ends at the next parameter, fragment, quote or space.

@@ -282,7 +282,7 @@ func (l *specLoader) baseURL(doc *openapi3.T, item *openapi3.PathItem, op *opena
 		if raw == "" || raw == "/" {
 			return nil, errors.New("the spec names no server URL: set base_url")
 		}
-		return nil, fmt.Errorf("the spec's server URL %q is not an absolute http(s) URL: set base_url", redactRaw(raw))
+		return nil, fmt.Errorf("the spec's server URL %q is not an absolute http(s) URL: set base_url", mcpclient.RedactURLText(raw))
 	}
 	return u, nil
 }
@@ -489,13 +489,6 @@ func cleanKinError(err error) string {
 		msg = strings.TrimSpace(msg[:i])
 	}
 	return msg
-}
-
-func redactRaw(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return mcpclient.RedactURL(u)
-	}
-	return "(unparsable URL)"
 }
 
 // unwrapURLError drops the URL that a *url.Error repeats (it may hold a

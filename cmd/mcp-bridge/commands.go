@@ -198,11 +198,7 @@ func upstreamOptions(c *config.Config, log *slog.Logger) llm.Options {
 // upstreamShown is the upstream's address as it may be shown: without
 // user information or query.
 func upstreamShown(c *config.Config) string {
-	u, err := url.Parse(c.Upstream.BaseURL)
-	if err != nil {
-		return "(unparseable upstream.base_url)"
-	}
-	return mcpclient.RedactURL(u)
+	return mcpclient.RedactURLText(c.Upstream.BaseURL)
 }
 
 // abortGrace is how long the chat requests ended at the shutdown deadline

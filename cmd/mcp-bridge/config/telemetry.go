@@ -5,6 +5,8 @@ import (
 	"net/url"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
 // Telemetry is the telemetry section: OpenTelemetry traces.
@@ -25,21 +27,13 @@ func (c *Config) validateTelemetry(where string) error {
 	if e := c.Telemetry.OTLPEndpoint; e != "" {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s: telemetry.otlp_endpoint: expected an http:// or https:// URL, got %q", where, redactedURL(e))
+			return fmt.Errorf("%s: telemetry.otlp_endpoint: expected an http:// or https:// URL, got %q", where, mcpclient.RedactURLText(e))
 		}
 	}
 	if r := c.Telemetry.SampleRatio; r < 0 || r > 1 {
 		return fmt.Errorf("%s: telemetry.sample_ratio: expected a number from 0 to 1, got %v", where, r)
 	}
 	return nil
-}
-
-// redactedURL is s without its user information, for errors.
-func redactedURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return "(unparseable)"
 }
 
 // isBridgeTelemetry reports whether a top-level telemetry value is the

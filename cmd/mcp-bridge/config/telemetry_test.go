@@ -13,7 +13,7 @@ func TestConfigTelemetry(t *testing.T) {
 		want string
 	}{
 		{Telemetry{OTLPEndpoint: "collector:4318"}, "telemetry.otlp_endpoint: expected an http://"},
-		{Telemetry{OTLPEndpoint: "http://u:pw@[::1"}, "(unparseable)"},
+		{Telemetry{OTLPEndpoint: "http://u:pw@[::1"}, "(unparseable URL)"},
 		{Telemetry{SampleRatio: 1.5}, "telemetry.sample_ratio: expected a number from 0 to 1"},
 	} {
 		err := (&Config{Telemetry: c.tc}).validateTelemetry("f.yaml")
