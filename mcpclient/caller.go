@@ -32,7 +32,9 @@ type Caller interface {
 // during a call (progress, logs) handled before the call returns. go-sdk
 // hands incoming notifications to handler goroutines but delivers a call's
 // result at once, so a log sent just before the result could otherwise be
-// passed on after it. Honouring this costs one ping round trip per call.
+// passed on after it. Honouring this costs a wait for the notifications
+// already read to be handled (see noteCounter), or one ping round trip on
+// a custom transport.
 type OrderedCaller interface {
 	Caller
 	OrderedNotifications() bool
@@ -158,8 +160,9 @@ func (f *inflight) byToken(token any) (*inflightCall, bool) {
 }
 
 // clientHandlers are the go-sdk client options that route a server's
-// requests and notifications to callers.
-func (s *server) clientHandlers(opts *mcp.ClientOptions) {
+// requests and notifications to callers. The progress and log handlers
+// tell notes when they are done (see noteCounter).
+func (s *server) clientHandlers(opts *mcp.ClientOptions, notes *noteCounter) {
 	opts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
 		c, ok := s.caller()
 		if !ok {
@@ -171,6 +174,7 @@ func (s *server) clientHandlers(opts *mcp.ClientOptions) {
 	// answers before go-sdk's own checks run.
 	opts.ElicitationHandler = s.elicit
 	opts.ProgressNotificationHandler = func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
+		defer notes.handledOne()
 		c, ok := s.calls.byToken(req.Params.ProgressToken)
 		if !ok || c.caller.token == nil {
 			return
@@ -180,6 +184,7 @@ func (s *server) clientHandlers(opts *mcp.ClientOptions) {
 		c.caller.c.Progress(ctx, &p)
 	}
 	opts.LoggingMessageHandler = func(ctx context.Context, req *mcp.LoggingMessageRequest) {
+		defer notes.handledOne()
 		if c, ok := s.calls.current(true); ok {
 			c.Log(ctx, s.cfg.Name, req.Params)
 			return

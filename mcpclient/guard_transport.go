@@ -45,14 +45,14 @@ func guardTransport(t mcp.Transport) mcp.Transport {
 			return t
 		}
 		c := *t
-		c.HTTPClient = guardHTTPClient(t.HTTPClient)
+		c.HTTPClient = guardHTTPClient(t.HTTPClient, nil)
 		return &c
 	case *mcp.SSEClientTransport:
 		if guardedClient(t.HTTPClient) {
 			return t
 		}
 		c := *t
-		c.HTTPClient = guardHTTPClient(t.HTTPClient)
+		c.HTTPClient = guardHTTPClient(t.HTTPClient, nil)
 		return &c
 	}
 	return t
@@ -136,8 +136,9 @@ func (p *processStdin) Close() error {
 }
 
 // guardHTTPClient returns a copy of c (nil means http.DefaultClient) whose
-// responses' bodies are guarded.
-func guardHTTPClient(c *http.Client) *http.Client {
+// responses' bodies are guarded, and whose notifications are counted in
+// notes (nil counts nothing).
+func guardHTTPClient(c *http.Client, notes *noteCounter) *http.Client {
 	if c == nil {
 		c = http.DefaultClient
 	}
@@ -146,7 +147,7 @@ func guardHTTPClient(c *http.Client) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	g.Transport = &guardRoundTripper{base: base}
+	g.Transport = &guardRoundTripper{base: base, notes: notes}
 	return &g
 }
 
@@ -162,7 +163,8 @@ func guardedClient(c *http.Client) bool {
 // guardRoundTripper guards the messages in JSON and event-stream responses.
 // It is safe for concurrent use.
 type guardRoundTripper struct {
-	base http.RoundTripper
+	base  http.RoundTripper
+	notes *noteCounter
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -174,9 +176,19 @@ func (g *guardRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
-		resp.Body = newGuardReader(resp.Body, guardJSONBody)
+		resp.Body = newGuardReader(resp.Body, func(body []byte) []byte {
+			out := guardJSONBody(body)
+			g.notes.sawFrame(out)
+			return out
+		})
 	case "text/event-stream":
-		resp.Body = newGuardReader(resp.Body, guardSSELine)
+		resp.Body = newGuardReader(resp.Body, func(line []byte) []byte {
+			out := guardSSELine(line)
+			if payload, ok := bytes.CutPrefix(out, []byte("data:")); ok {
+				g.notes.sawFrame(payload)
+			}
+			return out
+		})
 	default:
 		return resp, nil
 	}

@@ -78,6 +78,7 @@ type server struct {
 	lastErr   string
 	restarts  int
 	session   *mcp.ClientSession
+	notes     *noteCounter // the session's, see noteCounter
 	tools     []serverTool // nil unless ready
 	feats     features     // empty unless ready
 	lastEvent string       // kind of the last event emitted
@@ -214,7 +215,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	if s.opts.Roots != nil {
 		copts.Capabilities.RootsV2 = &mcp.RootCapabilities{}
 	}
-	s.clientHandlers(copts)
+	s.clientHandlers(copts, a.notes)
 	client := mcp.NewClient(&mcp.Implementation{Name: s.opts.ClientName, Version: s.opts.ClientVersion}, copts)
 	client.AddRoots(s.opts.Roots...)
 	client.AddReceivingMiddleware(s.passElicitation)
@@ -246,7 +247,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 		s.setLoggingLevel(connCtx, sess, *level)
 	}
 	readyAt := time.Now()
-	s.ready(sess, tools, feats)
+	s.ready(sess, a.notes, tools, feats)
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	for {
@@ -313,10 +314,11 @@ func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) (
 // ready publishes a new session and its tools. The registry's lists take
 // them in before the server says it is ready, so that whoever sees the
 // state "ready" finds its tools listed.
-func (s *server) ready(sess *mcp.ClientSession, tools []serverTool, feats features) {
+func (s *server) ready(sess *mcp.ClientSession, notes *noteCounter, tools []serverTool, feats features) {
 	s.mu.Lock()
 	s.lastErr = ""
 	s.session = sess
+	s.notes = notes
 	s.tools = tools
 	s.feats = feats
 	s.mu.Unlock()
@@ -525,9 +527,17 @@ func (s *server) callRaw(ctx, life context.Context, name, original string, args 
 		return nil, s.callError(ctx, life, callCtx, name, original, err)
 	}
 	if oc, ok := ci.c.(OrderedCaller); hasCaller && ok && oc.OrderedNotifications() {
-		// Notifications read before the result are queued ahead of the
-		// ping's handling on the server's side and of its answer here.
-		_ = sess.Ping(callCtx, nil)
+		s.mu.Lock()
+		notes := s.notes
+		s.mu.Unlock()
+		if notes != nil {
+			notes.await(callCtx)
+		} else {
+			// A custom transport's notifications are not counted: a ping
+			// round trip gives those read before the result time to be
+			// handled, without a guarantee.
+			_ = sess.Ping(callCtx, nil)
+		}
 	}
 	return res, nil
 }

@@ -35,6 +35,9 @@ type attempt struct {
 	stdio     *stdioTransport // stdio only
 	stderr    *ringBuffer     // stdio only
 	kind      string          // TransportType
+	// notes counts the connection's progress and log notifications; nil
+	// for a custom transport, whose connections cannot be counted.
+	notes *noteCounter
 }
 
 // exitInfo describes how a stdio server's process ended ("exit status 3",
@@ -84,21 +87,28 @@ func newAttempt(ctx context.Context, c ServerConfig, opts *Options, log *slog.Lo
 			maxFrame:  cmpOr(opts.MaxFrameBytes, defaultMaxFrameBytes),
 			log:       log,
 		}
-		return &attempt{transport: t, stdio: t, stderr: ring, kind: kind}, nil
+		notes := newNoteCounter()
+		return &attempt{transport: countingTransport{t, notes}, stdio: t, stderr: ring, kind: kind, notes: notes}, nil
 	case TransportHTTP:
+		notes := newNoteCounter()
 		return &attempt{
-			transport: &mcp.StreamableClientTransport{Endpoint: c.URL, HTTPClient: httpClient},
+			transport: &mcp.StreamableClientTransport{Endpoint: c.URL, HTTPClient: guardHTTPClient(httpClient, notes)},
 			kind:      kind,
+			notes:     notes,
 		}, nil
 	case TransportSSE:
+		notes := newNoteCounter()
 		return &attempt{
-			transport: &mcp.SSEClientTransport{Endpoint: c.URL, HTTPClient: httpClient},
+			transport: &mcp.SSEClientTransport{Endpoint: c.URL, HTTPClient: guardHTTPClient(httpClient, notes)},
 			kind:      kind,
+			notes:     notes,
 		}, nil
 	case TransportWS:
+		notes := newNoteCounter()
 		return &attempt{
-			transport: &WebSocketTransport{URL: c.URL, Header: headerOf(c.Headers), HTTPClient: httpClient},
+			transport: countingTransport{&WebSocketTransport{URL: c.URL, Header: headerOf(c.Headers), HTTPClient: httpClient}, notes},
 			kind:      kind,
+			notes:     notes,
 		}, nil
 	default:
 		return nil, fmt.Errorf("unknown transport type %q", c.Type)

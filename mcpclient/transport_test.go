@@ -114,8 +114,9 @@ func TestNewAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ws: %v", err)
 	}
-	wt, ok := ws.transport.(*WebSocketTransport)
-	if !ok || ws.kind != TransportWS || wt.URL != "ws://x/mcp" || wt.HTTPClient != client || wt.Header.Get("Authorization") != "Bearer k" {
+	ct, ok := ws.transport.(countingTransport)
+	wt, _ := ct.Transport.(*WebSocketTransport)
+	if !ok || wt == nil || ct.notes == nil || ct.notes != ws.notes || ws.kind != TransportWS || wt.URL != "ws://x/mcp" || wt.HTTPClient != client || wt.Header.Get("Authorization") != "Bearer k" {
 		t.Errorf("ws attempt not configured: %+v %+v", ws, ws.transport)
 	}
 	a, err := newAttempt(ctx, ServerConfig{Name: "s", Command: "/bin/true", Cwd: "/tmp", Env: map[string]string{"K": "V"}}, opts, opts.Logger, nil)

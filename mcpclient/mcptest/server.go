@@ -71,6 +71,9 @@ type Options struct {
 //     server sends notifications/tools/list_changed.
 //   - protocol_error: fails with a JSON-RPC error (not a tool error).
 //   - pid: returns the server's process id.
+//   - chatty {count}: sends count progress notifications (when the call
+//     has a progress token) and count log messages, then answers "sent
+//     <count>".
 func NewServer() *mcp.Server {
 	return NewServerWithOptions(&Options{MarkerDir: os.Getenv(EnvMarkerDir)})
 }
@@ -163,6 +166,17 @@ func NewServerWithOptions(opts *Options) *mcp.Server {
 	}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return nil, errors.New(ProtocolErrorMessage)
 	})
+	mcp.AddTool(srv, &mcp.Tool{Name: "chatty", Description: "Sends count progress notifications and log messages, then answers."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in chattyIn) (*mcp.CallToolResult, any, error) {
+			tok := req.Params.GetProgressToken()
+			for i := range in.Count {
+				if tok != nil {
+					_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i + 1), Total: float64(in.Count)})
+				}
+				_ = req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: fmt.Sprintf("note %d", i+1)})
+			}
+			return text(fmt.Sprintf("sent %d", in.Count)), nil, nil
+		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "pid", Description: "Returns the server's process id."},
 		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
 			return text(strconv.Itoa(os.Getpid())), nil, nil
@@ -185,7 +199,7 @@ const CrashMessage = "mcptest: crash requested, exiting with status 3"
 
 // ToolNames returns the names of the tools of [NewServer], sorted.
 func ToolNames() []string {
-	return []string{"add", "add_tool", "big", "crash", "echo", "fail", "image", "pid", "protocol_error", "sleep"}
+	return []string{"add", "add_tool", "big", "chatty", "crash", "echo", "fail", "image", "pid", "protocol_error", "sleep"}
 }
 
 type echoIn struct {
@@ -204,6 +218,10 @@ type addOut struct {
 type sleepIn struct {
 	MS int    `json:"ms" jsonschema:"milliseconds to sleep"`
 	ID string `json:"id,omitempty" jsonschema:"names the call in sleep events"`
+}
+
+type chattyIn struct {
+	Count int `json:"count" jsonschema:"how many progress notifications and log messages to send"`
 }
 
 type failIn struct {
