@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -139,10 +140,11 @@ func askServer() *mcp.Server {
 	return s
 }
 
-// TestMCPFaceStatelessSampling: in this increment a stateless client's
-// call whose server asks for sampling or elicitation gets an error that
-// says why and what works, rather than hanging; a 2025-11-25 session's
-// call gets the client's answer.
+// TestMCPFaceStatelessSampling: a stateless client's call whose server
+// asks for sampling and then elicitation gets input_required results (the
+// go-sdk client answers them with its handlers and retries), and the call
+// completes with the client's answers; a 2025-11-25 session's call gets
+// the same answers through requests sent back to it.
 func TestMCPFaceStatelessSampling(t *testing.T) {
 	h := newHarness(t, Options{}, []mcpclient.ServerConfig{
 		{Name: "doc", URL: wsServer(t, mcptest.NewFeatureServer("doc"))},
@@ -150,33 +152,30 @@ func TestMCPFaceStatelessSampling(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	connect := func(version string) *mcp.ClientSession {
-		cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, (&faceClient{}).options()).Connect(ctx,
+	for _, version := range []string{statelessRevision, mcpclient.ProtocolVersion} {
+		fc := &faceClient{}
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "era-test", Version: "1"}, fc.options()).Connect(ctx,
 			&mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cs.Close() })
-		return cs
-	}
-	cs := connect(statelessRevision)
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "doc__work", Arguments: map[string]any{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := toolText(t, res); !res.IsError || !strings.Contains(text, "sampling") || !strings.Contains(text, mcpclient.ProtocolVersion) {
-		t.Errorf("work: %+v %q", res, text)
-	}
-	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "ask__ask", Arguments: map[string]any{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := toolText(t, res); !strings.Contains(text, "elicitation") || !strings.Contains(text, mcpclient.ProtocolVersion) {
-		t.Errorf("ask: %q", text)
-	}
-	res, err = connect(mcpclient.ProtocolVersion).CallTool(ctx, &mcp.CallToolParams{Name: "ask__ask", Arguments: map[string]any{}})
-	if err != nil || toolText(t, res) != "elicited: accept" {
-		t.Errorf("ask in a session: %v %v", res, err)
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "doc__work", Arguments: map[string]any{}})
+		if err != nil {
+			t.Fatalf("%s: work: %v", version, err)
+		}
+		if text := toolText(t, res); res.IsError || text != "sampled by the face client/accept" {
+			t.Errorf("%s: work: %+v %q", version, res, text)
+		}
+		fc.mu.Lock()
+		if fc.sampled != 1 {
+			t.Errorf("%s: the client sampled %d times, want 1", version, fc.sampled)
+		}
+		fc.mu.Unlock()
+		res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "ask__ask", Arguments: map[string]any{}})
+		if err != nil || toolText(t, res) != "elicited: accept" {
+			t.Errorf("%s: ask: %v %v", version, res, err)
+		}
 	}
 }
 
@@ -357,5 +356,104 @@ func TestMCPFaceSSECountsTowardCap(t *testing.T) {
 	if cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion}); err == nil {
 		_ = cs.Close()
 		t.Error("a session past the cap was opened beside an SSE session")
+	}
+}
+
+// TestMCPFaceInputRequiredWire follows a stateless client's call whose
+// server elicits, on the wire: the first request is answered
+// input_required with the server's question and a requestState; that state
+// is the caller's alone and good once; the retry carrying the answer gets
+// the call's result; a question left unanswered past the wait fails on the
+// server's side.
+func TestMCPFaceInputRequiredWire(t *testing.T) {
+	a, err := auth.New(auth.Config{Keys: []auth.Key{{Name: "alice", Key: adminKey}, {Name: "bob", Key: readerKey}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan string, 4)
+	srv := mcp.NewServer(&mcp.Implementation{Name: "asker", Version: "1"}, nil)
+	srv.AddTool(&mcp.Tool{Name: "ask", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "name?", RequestedSchema: json.RawMessage(`{"type":"object"}`)})
+			text := "elicited: "
+			if err != nil {
+				text += "error"
+			} else {
+				text += res.Action
+			}
+			heard <- text
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+		})
+	h := newHarness(t, Options{Auth: a}, []mcpclient.ServerConfig{{Name: "ask", URL: wsServer(t, srv)}})
+	h.b.face.inputs.wait = 300 * time.Millisecond
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}`
+	hdr := func(key string) map[string]string {
+		return map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "tools/call", "Mcp-Name": "ask__ask",
+			"Authorization": "Bearer " + key}
+	}
+	type answer struct {
+		Result struct {
+			ResultType    string                     `json:"resultType"`
+			InputRequests map[string]json.RawMessage `json:"inputRequests"`
+			RequestState  string                     `json:"requestState"`
+			Content       []struct{ Text string }    `json:"content"`
+		} `json:"result"`
+		Error *struct{ Message string } `json:"error"`
+	}
+	post := func(key, extra string) answer {
+		t.Helper()
+		status, _, body := postMCP(t, h.srv.URL, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ask__ask","arguments":{},`+extra+meta+`}}`, hdr(key))
+		if status != http.StatusOK && (status != http.StatusBadRequest || !strings.Contains(body, `"error"`)) {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		for line := range strings.SplitSeq(body, "\n") {
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				body = data
+			}
+		}
+		var a answer
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		return a
+	}
+	first := post(adminKey, "")
+	if first.Result.ResultType != "input_required" || len(first.Result.InputRequests) != 1 || first.Result.RequestState == "" {
+		t.Fatalf("first answer: %+v", first)
+	}
+	var id string
+	for k, v := range first.Result.InputRequests {
+		id = k
+		if !strings.Contains(string(v), `"elicitation/create"`) || !strings.Contains(string(v), "name?") {
+			t.Errorf("input request %s", v)
+		}
+	}
+	retry := func(key, state string) answer {
+		return post(key, `"requestState":"`+state+`","inputResponses":{"`+id+`":{"action":"decline"}},`)
+	}
+	if a := retry(readerKey, first.Result.RequestState); a.Error == nil || !strings.Contains(a.Error.Message, "requestState is unknown") {
+		t.Errorf("another caller's retry: %+v", a)
+	}
+	done := retry(adminKey, first.Result.RequestState)
+	if done.Error != nil || len(done.Result.Content) != 1 || done.Result.Content[0].Text != "elicited: decline" {
+		t.Errorf("retry: %+v", done)
+	}
+	if got := <-heard; got != "elicited: decline" {
+		t.Errorf("the server heard %q", got)
+	}
+	if a := retry(adminKey, first.Result.RequestState); a.Error == nil {
+		t.Errorf("a used requestState was taken again: %+v", a)
+	}
+	// Unanswered: the server's question fails once the wait is over.
+	if a := post(adminKey, ""); a.Result.ResultType != "input_required" {
+		t.Fatalf("second call: %+v", a)
+	}
+	select {
+	case got := <-heard:
+		if got != "elicited: error" {
+			t.Errorf("the server heard %q after the wait", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the unanswered question never failed")
 	}
 }

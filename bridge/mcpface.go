@@ -63,6 +63,9 @@ type face struct {
 	closed bool
 	views  map[string]*faceView       // by view key; "" is the full view
 	owners map[string]*auth.Principal // session id -> the caller that opened it
+
+	// inputs are the stateless clients' calls waiting for answers.
+	inputs inputCalls
 }
 
 // maxFaceViews bounds the go-sdk servers of the face: one per distinct
@@ -198,6 +201,7 @@ func (f *face) close() {
 	for _, v := range f.all() {
 		v.close()
 	}
+	f.inputs.closeAll()
 }
 
 // faceView is one go-sdk server whose tools, resources, templates and
@@ -388,7 +392,8 @@ func isObjectSchema(schema any) bool {
 // callTool passes a call on to the registry for the face's client, which
 // also gets whatever the server sends during the call. The call counts
 // against the limits of the session's owner: a refusal is a tool error
-// the client can show.
+// the client can show. A stateless client's call may span several of its
+// requests (see inputCalls).
 func (f *faceView) callTool(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		owner := f.p
@@ -398,6 +403,9 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 			// context the call runs under.
 			if p := auth.FromContext(ctx); p != auth.FromContext(context.Background()) {
 				owner = p
+			}
+			if req.Params.RequestState != "" {
+				return f.f.inputs.resume(ctx, owner.LimitKey(), req)
 			}
 		} else if req.Session != nil {
 			if o := f.f.owner(req.Session.ID()); o != nil {
@@ -417,26 +425,34 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 			}
 		}
 		ctx = f.f.obs.ToolCallStarted(ctx, st)
-		ctx = mcpclient.WithCaller(callContext(ctx, owner), &faceCaller{ss: req.Session, ctx: ctx, stateless: stateless}, req.Params.GetProgressToken())
-		start := time.Now()
-		res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
-		rec.Duration, rec.Outcome = time.Since(start), observe.OutcomeOf(ctx, err, err == nil && res.IsError)
-		if err == nil {
-			rec.ResultBytes = resultBytes(res)
-		} else {
-			rec.Error = err.Error()
+		call := func(ctx context.Context, c *faceCaller) (*mcp.CallToolResult, error) {
+			ctx = mcpclient.WithCaller(callContext(ctx, owner), c, req.Params.GetProgressToken())
+			start := time.Now()
+			res, err := f.reg.CallTool(ctx, name, req.Params.Arguments)
+			rec.Duration, rec.Outcome = time.Since(start), observe.OutcomeOf(ctx, err, err == nil && res.IsError)
+			if err == nil {
+				rec.ResultBytes = resultBytes(res)
+			} else {
+				rec.Error = err.Error()
+			}
+			f.f.obs.ToolCallFinished(ctx, rec)
+			if err == nil {
+				return res, nil
+			}
+			var rpcErr *jsonrpc.Error
+			if errors.As(err, &rpcErr) || ctx.Err() != nil {
+				return nil, err
+			}
+			// The call could not be made (server down, timeout, bad
+			// arguments): a result the client can show, as for a tool error.
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
 		}
-		f.f.obs.ToolCallFinished(ctx, rec)
-		if err == nil {
-			return res, nil
+		if stateless {
+			return f.f.inputs.start(ctx, owner.LimitKey(), req.Session, call)
 		}
-		var rpcErr *jsonrpc.Error
-		if errors.As(err, &rpcErr) || ctx.Err() != nil {
-			return nil, err
-		}
-		// The call could not be made (server down, timeout, bad
-		// arguments): a result the client can show, as for a tool error.
-		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		c := &faceCaller{}
+		c.setLeg(req.Session, ctx)
+		return call(ctx, c)
 	}
 }
 
@@ -498,12 +514,17 @@ func (f *faceView) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNo
 
 // faceCaller is an MCP client of the face, answering what a downstream
 // server asks while serving that client's call. What it sends goes out
-// under the context of the client's call, so that streamable HTTP delivers
-// it on that call's stream, before the result.
+// under the context of the client's request, so that streamable HTTP
+// delivers it on that request's stream, before the result. A client of the
+// stateless revision is asked through input_required results (in set):
+// its call spans several requests, and what is sent goes on the current
+// one's stream.
 type faceCaller struct {
-	ss        *mcp.ServerSession
-	ctx       context.Context // the face call's
-	stateless bool            // the client speaks the stateless revision
+	in *inputCall // the stateless client's call; nil for a session's
+
+	mu  sync.Mutex
+	ss  *mcp.ServerSession
+	ctx context.Context // the current request's
 }
 
 var _ mcpclient.OrderedCaller = (*faceCaller)(nil)
@@ -512,55 +533,67 @@ var _ mcpclient.OrderedCaller = (*faceCaller)(nil)
 // result: MCP clients show progress and logs of a call while it runs.
 func (c *faceCaller) OrderedNotifications() bool { return true }
 
-// reqCtx is the face call's context while it runs, else ctx.
-func (c *faceCaller) reqCtx(ctx context.Context) context.Context {
+// setLeg makes ss and ctx, a request of the client, where what the server
+// sends goes.
+func (c *faceCaller) setLeg(ss *mcp.ServerSession, ctx context.Context) {
+	c.mu.Lock()
+	c.ss, c.ctx = ss, ctx
+	c.mu.Unlock()
+}
+
+// leg returns the client's session and the context to send under: the
+// current request's while it runs, else ctx.
+func (c *faceCaller) leg(ctx context.Context) (*mcp.ServerSession, context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.ctx != nil && c.ctx.Err() == nil {
-		return c.ctx
+		return c.ss, c.ctx
 	}
-	return ctx
+	return c.ss, ctx
 }
 
 func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
-	if c.ss == nil {
+	if c.in != nil {
+		r, err := c.in.ask(ctx, "sampling", server, p)
+		if err != nil {
+			return nil, err
+		}
+		return sampled(r)
+	}
+	ss, rctx := c.leg(ctx)
+	if ss == nil {
 		return nil, fmt.Errorf("sampling for %s: %w", server, mcpclient.ErrNoCaller)
 	}
-	if err := c.refuseStateless("sampling", server); err != nil {
-		return nil, err
-	}
-	return c.ss.CreateMessage(c.reqCtx(ctx), p)
+	return ss.CreateMessage(rctx, p)
 }
 
 func (c *faceCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error) {
-	if c.ss == nil {
+	if c.in != nil {
+		r, err := c.in.ask(ctx, "elicitation", server, p)
+		if err != nil {
+			return nil, err
+		}
+		if er, ok := r.(*mcp.ElicitResult); ok {
+			return er, nil
+		}
+		return nil, fmt.Errorf("elicitation for %s: the client answered with %T", server, r)
+	}
+	ss, rctx := c.leg(ctx)
+	if ss == nil {
 		return &mcp.ElicitResult{Action: "decline"}, nil
 	}
-	if err := c.refuseStateless("elicitation", server); err != nil {
-		return nil, err
-	}
-	return c.ss.Elicit(c.reqCtx(ctx), p)
-}
-
-// refuseStateless refuses what a server asks of a client of the
-// stateless revision: that revision answers with input_required results,
-// which the face does not give yet, so the server hears why instead of
-// go-sdk's advice to its own developers.
-func (c *faceCaller) refuseStateless(what, server string) error {
-	if !c.stateless {
-		return nil
-	}
-	return fmt.Errorf("%s for %s: the client speaks MCP %s, to which the bridge does not pass a server's %s requests yet; a client connected with protocol %s gets them",
-		what, server, statelessRevision, what, mcpclient.ProtocolVersion)
+	return ss.Elicit(rctx, p)
 }
 
 func (c *faceCaller) Progress(ctx context.Context, p *mcp.ProgressNotificationParams) {
-	if c.ss != nil {
-		_ = c.ss.NotifyProgress(c.reqCtx(ctx), p)
+	if ss, rctx := c.leg(ctx); ss != nil {
+		_ = ss.NotifyProgress(rctx, p)
 	}
 }
 
 func (c *faceCaller) Log(ctx context.Context, server string, p *mcp.LoggingMessageParams) {
-	if c.ss != nil {
-		_ = c.ss.Log(c.reqCtx(ctx), p)
+	if ss, rctx := c.leg(ctx); ss != nil {
+		_ = ss.Log(rctx, p)
 	}
 }
 
