@@ -164,7 +164,7 @@ func (f *inflight) byToken(token any) (*inflightCall, bool) {
 // tell notes when they are done (see noteCounter).
 func (s *server) clientHandlers(opts *mcp.ClientOptions, notes *noteCounter) {
 	opts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-		c, ok := s.caller()
+		c, ok := s.caller(ctx)
 		if !ok {
 			return nil, fmt.Errorf("sampling: %w", ErrNoCaller)
 		}
@@ -194,8 +194,14 @@ func (s *server) clientHandlers(opts *mcp.ClientOptions, notes *noteCounter) {
 }
 
 // caller returns who answers a request of the server: the caller of the
-// newest call in progress, else the default caller.
-func (s *server) caller() (Caller, bool) {
+// call of ctx when it has one (a question of a stateless server arrives in
+// its call's result, and is answered under the call's context), else the
+// caller of the newest call in progress (a session's server sends its
+// questions as requests of their own), else the default caller.
+func (s *server) caller(ctx context.Context) (Caller, bool) {
+	if ci, ok := callerOf(ctx); ok {
+		return ci.c, true
+	}
 	if c, ok := s.calls.current(false); ok {
 		return c, true
 	}
@@ -208,7 +214,7 @@ func (s *server) caller() (Caller, bool) {
 // elicit answers an elicitation request through the caller, or declines it
 // when there is none.
 func (s *server) elicit(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
-	c, ok := s.caller()
+	c, ok := s.caller(ctx)
 	if !ok {
 		return &mcp.ElicitResult{Action: "decline"}, nil
 	}

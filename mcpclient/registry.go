@@ -212,6 +212,9 @@ type ServerStatus struct {
 	Restarts int
 	// Transport is the transport type (see [ServerConfig.TransportType]).
 	Transport string
+	// Protocol is the MCP revision of the ready session ("" when not
+	// ready).
+	Protocol string
 }
 
 // snapshot is an immutable view of the registry's tools.

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -24,10 +25,18 @@ const (
 	StateDisabled   = "disabled"
 )
 
-// ProtocolVersion is the MCP protocol revision the client asks for. It
-// supports sampling from inside tool calls; newer revisions are not used
-// until they are handled deliberately.
+// ProtocolVersion is the newest MCP revision with sessions: the one the
+// bridge's session transports (/sse, /ws) speak, and the one the client
+// falls back to with a server that does not speak LatestProtocolVersion.
 const ProtocolVersion = "2025-11-25"
+
+// LatestProtocolVersion is the stateless revision, which the client
+// speaks with servers that offer only it (see server.revision): tools,
+// progress, cancellation, list changes (subscriptions/listen), and the
+// server's sampling and elicitation, which arrive as input_required
+// results that go-sdk's client answers through the same handlers as the
+// requests of a session.
+const LatestProtocolVersion = "2026-07-28"
 
 // stableSession is how long a session must have been ready for the restart
 // backoff to start again from its minimum.
@@ -79,6 +88,8 @@ type server struct {
 	restarts  int
 	session   *mcp.ClientSession
 	notes     *noteCounter // the session's, see noteCounter
+	rev       string       // the revision asked for; "" for ProtocolVersion (see revision)
+	protocol  string       // the ready session's revision
 	tools     []serverTool // nil unless ready
 	feats     features     // empty unless ready
 	lastEvent string       // kind of the last event emitted
@@ -130,9 +141,37 @@ func (s *server) status() ServerStatus {
 		State:     s.state,
 		Tools:     len(s.tools),
 		Error:     s.lastErr,
+		Protocol:  s.protocol,
 		Restarts:  s.restarts,
 		Transport: s.kind,
 	}
+}
+
+// revision returns the revision the server is asked for: ProtocolVersion
+// until the server refused it (see refusesSessions).
+//
+// A server that offers both eras is spoken to with sessions: under them
+// everything the bridge uses works whatever the server's tools do, while
+// under the stateless revision a tool that asks for sampling or elicitation
+// with a request of its own (as tools written for sessions do, in SDKs that
+// offer both revisions) fails. A server that offers only the stateless
+// revision is spoken to with it, and its questions arrive as input_required
+// results, which go-sdk answers through the same handlers.
+func (s *server) revision() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rev == "" {
+		return ProtocolVersion
+	}
+	return s.rev
+}
+
+// refusesSessions reports whether err, the failure of a session
+// handshake, is the server's refusal (a JSON-RPC error answering
+// initialize) rather than a failure to reach it.
+func refusesSessions(err error) bool {
+	var rpcErr *jsonrpc.Error
+	return errors.As(err, &rpcErr)
 }
 
 // current returns the ready session, or nil with the state and last error.
@@ -221,7 +260,17 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	client.AddReceivingMiddleware(s.passElicitation)
 
 	timer := time.AfterFunc(s.opts.ConnectTimeout, cancelConn)
-	sess, err := client.Connect(connCtx, guardTransport(a.transport), &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
+	rev := s.revision()
+	sess, err := client.Connect(connCtx, guardTransport(a.transport), &mcp.ClientSessionOptions{ProtocolVersion: rev})
+	if err != nil && rev == ProtocolVersion && refusesSessions(err) && timer.Stop() {
+		// A server of the stateless revision only: spoken to with it from
+		// now on, on a new connection.
+		s.log.Info("mcp server: it refuses the session handshake; speaking the stateless revision", "protocol", LatestProtocolVersion)
+		s.mu.Lock()
+		s.rev = LatestProtocolVersion
+		s.mu.Unlock()
+		return s.serve(ctx)
+	}
 	var tools []serverTool
 	var feats features
 	if err == nil {
@@ -332,6 +381,9 @@ func (s *server) ready(sess *mcp.ClientSession, notes *noteCounter, tools []serv
 	if res := sess.InitializeResult(); res != nil {
 		version = res.ProtocolVersion
 	}
+	s.mu.Lock()
+	s.protocol = version
+	s.mu.Unlock()
 	s.log.Info("mcp server ready", "transport", s.kind, "tools", len(tools), "protocol", version)
 	s.markAttempted()
 	s.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
@@ -450,7 +502,7 @@ func (s *server) down(ctx context.Context, a *attempt, waitErr error, lived time
 	s.mu.Lock()
 	s.state = StateConnecting
 	s.lastErr = reason
-	s.session = nil
+	s.session, s.protocol = nil, ""
 	s.tools = nil
 	s.feats = features{}
 	s.lastEvent = EventDown
@@ -465,7 +517,7 @@ func (s *server) stopped(closeErr error) {
 	s.mu.Lock()
 	s.state = StateFailed
 	s.lastErr = "closed"
-	s.session = nil
+	s.session, s.protocol = nil, ""
 	s.tools = nil
 	s.feats = features{}
 	if closeErr != nil {
