@@ -4,7 +4,6 @@ package storetest
 
 import (
 	"bufio"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -122,7 +121,7 @@ func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
 
 func (s *Server) signal(sig syscall.Signal) {
 	if s.cmd == nil || s.cmd.Process == nil {
-		s.t.Fatal(fmt.Sprintf("redis-server on %s is not running", s.Addr))
+		s.t.Fatalf("redis-server on %s is not running", s.Addr)
 	}
 	if err := s.cmd.Process.Signal(sig); err != nil {
 		s.t.Fatal(err)
