@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,7 +109,8 @@ func Open(opts Options) (*Redis, error) {
 	// connection of the pool; no retries that would multiply the wait.
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = opts.Timeout, opts.Timeout, opts.Timeout, opts.Timeout
 	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1
+	ro.MaxRetries, ro.DialerRetries = -1, 1
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	r := &Redis{
 		client: redis.NewClient(ro), prefix: opts.Prefix, onDown: opts.OnDown, timeout: opts.Timeout,
 		lease: opts.SlotLease, log: opts.Logger, shown: shown, replica: rand.Text(),
@@ -129,6 +131,15 @@ func Open(opts Options) (*Redis, error) {
 	}
 	return r, nil
 }
+
+// go-redis logs every failed dial to the standard logger; the store logs
+// an outage once, and its end, itself. The logger is go-redis's global,
+// set once for the process.
+var quietOnce sync.Once
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // parseURL reads a redis:// or rediss:// URL. Its errors and the shown
 // form never carry the password.
