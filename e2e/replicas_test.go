@@ -240,6 +240,12 @@ func TestReplicasShareState(t *testing.T) {
 				t.Errorf("readyz after Redis came back: %d %v", code, v)
 			}
 		}
+		// The feed's subscriptions come back by themselves too.
+		feedSeesToolCallOf(t, b, a)
+		if m := metricsOf(t, a.url); !strings.Contains(m, `mcp_bridge_state_fail_open_total{op="rate"} 1`) ||
+			!strings.Contains(m, "mcp_bridge_state_redis_up 1") {
+			t.Errorf("A's metrics after the outage:\n%s", grepLines(m, "mcp_bridge_state_"))
+		}
 		up.Add(llmtest.TextStream("1"), llmtest.TextStream("2"), llmtest.TextStream("3"), llmtest.TextStream("4"))
 		var codes []int
 		for i := range 6 {
@@ -271,6 +277,78 @@ func TestReplicasShareState(t *testing.T) {
 			t.Errorf("a key in the log:\n%s", r.stderr.String())
 		}
 	}
+}
+
+// feedSeesToolCallOf subscribes to sub's /v1/events and calls a tool
+// through from's MCP face (statelessly) until the subscriber sees it,
+// for at most 100 calls.
+func feedSeesToolCallOf(t *testing.T, sub, from *bridge) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", sub.url+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+replicaAdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	seen := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"tool_call_finished"`) {
+				seen <- true
+				return
+			}
+		}
+		seen <- false
+	}()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: from.url + "/mcp", HTTPClient: keyedHTTP(replicaAdminKey)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for range 100 {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "test_simple_text"}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ok := <-seen:
+			if !ok {
+				t.Fatal("the feed ended")
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Error("the other replica's feed never showed the tool call")
+}
+
+// metricsOf is base's /metrics, asked with the admin key.
+func metricsOf(t *testing.T, base string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+replicaAdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// grepLines keeps the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // stateUp is state.up of a /readyz answer, "<nil>" when there is none.
