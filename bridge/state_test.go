@@ -199,3 +199,35 @@ func TestReadyzReportsSharedState(t *testing.T) {
 		}
 	}
 }
+
+// downFeed is a FeedBus whose Redis is away: nothing can be published.
+type downFeed struct{}
+
+func (downFeed) Publish(context.Context, []byte) error         { return errors.New("redis down") }
+func (downFeed) Subscribe(context.Context, func(event []byte)) {}
+
+// TestFeedWithoutItsBus checks a replica whose bus cannot publish still
+// shows its own activity to its own subscribers.
+func TestFeedWithoutItsBus(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{Feed: downFeed{}}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))},
+		llmtest.ToolCallStream(llmtest.Call{ID: "c1", Name: "calc__add", Arguments: `{}`}), llmtest.TextStream("ok"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.srv.URL+"/v1/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got := h.stream(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`); got.content != "ok" {
+		t.Fatalf("content %q", got.content)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), `"tool_call_finished"`) {
+			return
+		}
+	}
+	t.Errorf("the replica's own subscriber saw nothing: %v", sc.Err())
+}

@@ -60,8 +60,9 @@ type Options struct {
 }
 
 // Redis is the state shared by replicas. Open it, hand its Limiter,
-// its Turns and itself (the feed) to the bridge, and Close it on
-// shutdown. It is safe for concurrent use.
+// its Turns and itself (the feed, the readiness) to the bridge, and Close
+// it on shutdown. The zero Redis is not usable: use Open. It is safe for
+// concurrent use.
 type Redis struct {
 	client  *redis.Client
 	prefix  string

@@ -369,3 +369,25 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestPassword checks a Redis that requires a password is used with the
+// URL's, refused without it, and that neither error shows it.
+func TestPassword(t *testing.T) {
+	const pw = "redis-pw-0123456789"
+	srv := storetest.Start(t, "--requirepass", pw)
+	ctx := context.Background()
+	good := replicas(t, "redis://:"+pw+"@"+srv.Addr+"/0", 1, Options{OnDown: FailClosed})[0]
+	if d, err := good.Limiter().Allow(ctx, "k", auth.Rate{Requests: 1}); err != nil || !d.Allowed {
+		t.Fatalf("with the password: %+v %v", d, err)
+	}
+	for _, u := range []string{srv.URL, "redis://:wrong-" + pw + "@" + srv.Addr + "/0"} {
+		bad := replicas(t, u, 1, Options{OnDown: FailClosed})[0]
+		_, err := bad.Limiter().Allow(ctx, "k", auth.Rate{Requests: 1})
+		if err == nil || strings.Contains(err.Error(), pw) {
+			t.Errorf("%s: %v", bad.Shown(), err)
+		}
+		if err := bad.Healthy(ctx); err == nil || strings.Contains(err.Error(), pw) {
+			t.Errorf("%s healthy: %v", bad.Shown(), err)
+		}
+	}
+}

@@ -16,7 +16,8 @@ import (
 // Redis expires them. It satisfies bridge.TurnStore.
 func (r *Redis) Turns() *Turns { return &Turns{r: r} }
 
-// Turns is the shared store of mixed turns; see Redis.Turns.
+// Turns is the shared store of mixed turns; see Redis.Turns. The zero
+// Turns is not usable. It is safe for concurrent use.
 type Turns struct{ r *Redis }
 
 func (t *Turns) key(k string) string {

@@ -14,17 +14,19 @@ import (
 )
 
 // Server is a running redis-server. Stop, Start, Pause and Resume let a
-// test take it away and bring it back on the same address.
+// test take it away and bring it back on the same address. Make it with
+// Start; the zero Server is not usable.
 type Server struct {
 	// Addr is host:port on loopback.
 	Addr string
 	// URL is redis://Addr/0.
 	URL string
 
-	t   testing.TB
-	bin string
-	dir string
-	cmd *exec.Cmd
+	t    testing.TB
+	bin  string
+	dir  string
+	args []string // extra redis-server arguments
+	cmd  *exec.Cmd
 }
 
 // Need returns the path of redis-server. Missing, it fails the test when
@@ -44,10 +46,11 @@ func Need(t testing.TB) string {
 	return ""
 }
 
-// Start runs a redis-server for the test on a free loopback port.
-func Start(t testing.TB) *Server {
+// Start runs a redis-server for the test on a free loopback port, with
+// args added to its command line (e.g. "--requirepass", "pw").
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: Need(t), dir: t.TempDir()}
+	s := &Server{t: t, bin: Need(t), dir: t.TempDir(), args: args}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +70,7 @@ func (s *Server) Start() {
 	_, port, _ := net.SplitHostPort(s.Addr)
 	s.cmd = exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--protected-mode", "yes")
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatal(err)
