@@ -48,6 +48,12 @@ type Options struct {
 	OnDown string
 	// Timeout bounds every Redis call (and dialing). Zero means 500 ms.
 	Timeout time.Duration
+	// RetryEvery is how often, during an outage, a call is let through to
+	// find out whether Redis is back; the others fail at once with
+	// ErrUnavailable rather than each wait for the timeout (a Redis that
+	// hangs would otherwise slow every request by it). Healthy always
+	// asks. Zero means one second.
+	RetryEvery time.Duration
 	// SlotLease is how long a concurrent-stream slot is held when its
 	// release never comes (a replica that died): past it the slot is
 	// free again. Zero means 15 minutes.
@@ -74,6 +80,8 @@ type Redis struct {
 	replica string // this process's id, for its stream slots
 
 	down     atomic.Bool
+	retry    time.Duration
+	nextTry  atomic.Int64 // unix nanoseconds; during an outage, calls before it fail at once
 	errs     *prometheus.CounterVec
 	failOpen *prometheus.CounterVec
 	up       prometheus.Gauge
@@ -100,6 +108,9 @@ func Open(opts Options) (*Redis, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 500 * time.Millisecond
 	}
+	if opts.RetryEvery <= 0 {
+		opts.RetryEvery = time.Second
+	}
 	if opts.SlotLease <= 0 {
 		opts.SlotLease = 15 * time.Minute
 	}
@@ -114,7 +125,7 @@ func Open(opts Options) (*Redis, error) {
 	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	r := &Redis{
 		client: redis.NewClient(ro), prefix: opts.Prefix, onDown: opts.OnDown, timeout: opts.Timeout,
-		lease: opts.SlotLease, log: opts.Logger, shown: shown, replica: rand.Text(),
+		lease: opts.SlotLease, retry: opts.RetryEvery, log: opts.Logger, shown: shown, replica: rand.Text(),
 		errs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "mcp_bridge", Name: "state_redis_errors_total",
 			Help: "Redis calls of the shared state that failed, by operation."}, []string{"op"}),
 		failOpen: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "mcp_bridge", Name: "state_fail_open_total",
@@ -188,8 +199,12 @@ func (r *Redis) OnDown() string { return r.onDown }
 // Close closes the client's connections and subscriptions.
 func (r *Redis) Close() error { return r.client.Close() }
 
-// Healthy pings Redis: nil when it answers, else why not (without
-// credentials).
+// ErrUnavailable is the error of a call not made because Redis was found
+// unreachable less than Options.RetryEvery ago.
+var ErrUnavailable = errors.New("redis unreachable; the next attempt is due shortly")
+
+// Healthy pings Redis, even during an outage: nil when it answers, else
+// why not (without credentials).
 func (r *Redis) Healthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -211,6 +226,7 @@ func (r *Redis) done(op string, err error) error {
 		return err // the client left; Redis is not at fault
 	}
 	r.errs.WithLabelValues(op).Inc()
+	r.nextTry.Store(time.Now().Add(r.retry).UnixNano())
 	if r.down.CompareAndSwap(false, true) {
 		r.up.Set(0)
 		r.log.Warn("redis unreachable: limits "+map[string]string{FailOpen: "are not enforced (fail_open)",
@@ -225,8 +241,13 @@ func (r *Redis) key(parts ...string) string {
 	return r.prefix + strings.Join(parts, ":")
 }
 
-// call runs f with the call timeout.
+// call runs f with the call timeout; during an outage, only once per
+// Options.RetryEvery.
 func (r *Redis) call(ctx context.Context, op string, f func(ctx context.Context) error) error {
+	if r.down.Load() && time.Now().UnixNano() < r.nextTry.Load() {
+		r.errs.WithLabelValues(op).Inc()
+		return fmt.Errorf("redis %s: %w", op, ErrUnavailable)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	return r.done(op, f(ctx))

@@ -202,6 +202,13 @@ func TestOutagePolicies(t *testing.T) {
 	}
 
 	srv.Start()
+	// A readiness probe finds Redis back at once (calls would within a
+	// second).
+	for _, r := range []*Redis{open, closed} {
+		if err := r.Healthy(ctx); err != nil {
+			t.Fatalf("%s: Redis back but not healthy: %v", r.onDown, err)
+		}
+	}
 	other := replicas(t, srv.URL, 1, Options{})[0].Limiter()
 	allowed := 0
 	for i := range 4 {
@@ -235,7 +242,7 @@ func TestOutagePolicies(t *testing.T) {
 // connections open) does not hold a check: it ends with a timeout.
 func TestStalledRedisTimesOut(t *testing.T) {
 	srv := storetest.Start(t)
-	r := replicas(t, srv.URL, 1, Options{OnDown: FailClosed, Timeout: 100 * time.Millisecond})[0]
+	r := replicas(t, srv.URL, 1, Options{OnDown: FailClosed, Timeout: 100 * time.Millisecond, RetryEvery: time.Hour})[0]
 	l := r.Limiter()
 	ctx := context.Background()
 	if _, err := l.Allow(ctx, "k", auth.Rate{Requests: 1}); err != nil {
@@ -246,6 +253,23 @@ func TestStalledRedisTimesOut(t *testing.T) {
 	_, err := l.Allow(ctx, "k", auth.Rate{Requests: 1})
 	if err == nil || !isTimeout(err) {
 		t.Errorf("a stalled Redis gave %v, want a timeout", err)
+	}
+	// The next calls do not each wait: they fail at once until the next
+	// attempt is due.
+	for range 5 {
+		if _, err := l.Allow(ctx, "k", auth.Rate{Requests: 1}); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("a call during the outage: %v, want ErrUnavailable", err)
+		}
+	}
+	if n := testutil.ToFloat64(r.errs.WithLabelValues("rate")); n != 6 {
+		t.Errorf("%v failures counted, want 6", n)
+	}
+	srv.Resume()
+	if err := r.Healthy(ctx); err != nil {
+		t.Fatalf("healthy after the stall: %v", err)
+	}
+	if _, err := l.Allow(ctx, "k2", auth.Rate{Requests: 1}); err != nil {
+		t.Errorf("after the stall: %v", err)
 	}
 }
 
