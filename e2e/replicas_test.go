@@ -273,6 +273,7 @@ func TestReplicasShareState(t *testing.T) {
 		}
 	})
 	for _, r := range []*bridge{a, b} {
+		r.stop(t) // its log is read once it has exited
 		if strings.Contains(r.stderr.String(), "e2e-replica-") {
 			t.Errorf("a key in the log:\n%s", r.stderr.String())
 		}
