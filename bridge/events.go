@@ -16,6 +16,19 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
+// FeedBus carries the activity feed between the replicas of a bridge
+// (Redis pub/sub: store.Redis), so that a subscriber of any replica sees
+// what every replica does. Implementations are safe for concurrent use.
+type FeedBus interface {
+	// Publish sends one encoded event to every replica's Subscribe,
+	// this one's included. An error means it reached none.
+	Publish(ctx context.Context, event []byte) error
+	// Subscribe calls deliver with every event published by any replica
+	// until ctx ends; it returns at once and keeps the subscription up
+	// (across outages) by itself.
+	Subscribe(ctx context.Context, deliver func(event []byte))
+}
+
 // activityStream is the one stream of the activity feed.
 const activityStream = "activity"
 
@@ -35,6 +48,8 @@ type events struct {
 	observe.Nop
 	srv *sse.Server
 	log *slog.Logger
+	bus FeedBus            // nil: this replica alone
+	end context.CancelFunc // ends the bus's subscription
 
 	mu    sync.Mutex
 	views map[string]*auth.Principal // stream id -> a principal of its view
@@ -43,13 +58,21 @@ type events struct {
 // maxEventViews bounds the feed's streams, one per distinct view.
 const maxEventViews = 256
 
-func newEvents(log *slog.Logger) *events {
+// newEvents returns the feed; with a bus, events are published there and
+// delivered from it, on every replica.
+func newEvents(log *slog.Logger, bus FeedBus) *events {
 	srv := sse.New()
 	srv.AutoReplay = false
 	srv.AutoStream = false
 	srv.EncodeBase64 = false
 	srv.CreateStream(activityStream)
-	return &events{srv: srv, log: log, views: map[string]*auth.Principal{activityStream: nil}}
+	e := &events{srv: srv, log: log, bus: bus, end: func() {}, views: map[string]*auth.Principal{activityStream: nil}}
+	if bus != nil {
+		ctx, end := context.WithCancel(context.Background())
+		e.end = end
+		bus.Subscribe(ctx, e.received)
+	}
+	return e
 }
 
 // allows reports whether a caller of p's view may see a.
@@ -82,6 +105,30 @@ func (e *events) publish(a activity) {
 	if err != nil {
 		return
 	}
+	if e.bus != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := e.bus.Publish(ctx, b)
+		cancel()
+		if err == nil {
+			return // it comes back through received, as on every replica
+		}
+		e.log.Debug("activity event not shared with the other replicas; shown here only", "type", a.Type, "err", err)
+	}
+	e.deliver(a, b)
+}
+
+// received delivers an event from the bus.
+func (e *events) received(b []byte) {
+	var a activity
+	if json.Unmarshal(b, &a) != nil || a.Type == "" {
+		return
+	}
+	e.deliver(a, b)
+}
+
+// deliver sends the event a, encoded as b, to the streams whose view
+// allows it.
+func (e *events) deliver(a activity, b []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for id, p := range e.views {
@@ -156,4 +203,7 @@ func (e *events) serve(c echo.Context) error {
 	return nil
 }
 
-func (e *events) close() { e.srv.Close() }
+func (e *events) close() {
+	e.end()
+	e.srv.Close()
+}

@@ -2,14 +2,29 @@ package bridge
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
 )
+
+// TurnStore keeps the bridge's halves of mixed turns where every replica
+// of the bridge finds them (Redis: store.Turns). A turn is an opaque
+// encoded value stored under several keys (each binds the caller to one
+// of the client's call ids) until its time to live ends. Implementations
+// are safe for concurrent use and bound each call with a short timeout.
+type TurnStore interface {
+	// Put stores turn under every key for ttl, replacing what they held.
+	Put(ctx context.Context, keys []string, turn []byte, ttl time.Duration) error
+	// Get returns the turn stored under key, or nil and no error when
+	// there is none (never stored, or expired).
+	Get(ctx context.Context, key string) ([]byte, error)
+}
 
 // pendingTurns remembers the bridge's half of mixed turns: when a round
 // called both client tools and bridge tools, the client receives only its own
@@ -23,15 +38,20 @@ import (
 // request of the same caller whose messages before the assistant message
 // hash the same. Another client that sends the same call id gets nothing.
 //
-// Entries expire after ttl; at most max are kept, each at most maxEntry
-// bytes, all together at most maxTotal bytes (the oldest go first). It is
-// safe for concurrent use.
+// Entries expire after ttl; each is at most maxEntry bytes. In process
+// (store nil), at most max are kept, all together at most maxTotal bytes
+// (the oldest go first). With a store, turns live there, shared by the
+// replicas, with the same binding and time to live; a turn the store
+// cannot take or give is lost for its follow-up, logged. It is safe for
+// concurrent use.
 type pendingTurns struct {
 	ttl      time.Duration
 	max      int
 	maxEntry int64
 	maxTotal int64
 	now      func() time.Time
+	store    TurnStore    // nil: the maps below
+	log      *slog.Logger // for the store's failures
 
 	mu    sync.Mutex
 	byKey map[string]*pendingTurn // owner + "\x00" + call id
@@ -67,6 +87,9 @@ func (p *pendingTurns) put(owner string, conv [sha256.Size]byte, clientCalls []l
 	}
 	for _, c := range clientCalls {
 		t.keys = append(t.keys, pendingKey(owner, c.ID))
+	}
+	if p.store != nil {
+		return p.putShared(t)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -123,11 +146,13 @@ func (p *pendingTurns) len() (int, int64) {
 // message, followed by the bridge's tool messages. It returns msgs itself
 // when nothing was restored.
 func (p *pendingTurns) splice(owner string, msgs []json.RawMessage) []json.RawMessage {
-	p.mu.Lock()
-	empty := len(p.byKey) == 0
-	p.mu.Unlock()
-	if empty {
-		return msgs
+	if p.store == nil {
+		p.mu.Lock()
+		empty := len(p.byKey) == 0
+		p.mu.Unlock()
+		if empty {
+			return msgs
+		}
 	}
 	var out []json.RawMessage
 	for i, m := range msgs {
@@ -164,6 +189,9 @@ func (p *pendingTurns) match(owner string, m json.RawMessage, before []json.RawM
 	if json.Unmarshal(m, &msg) != nil || msg.Role != "assistant" || len(msg.ToolCalls) == 0 {
 		return nil
 	}
+	if p.store != nil {
+		return p.matchShared(owner, msg.ToolCalls[0].ID, before)
+	}
 	p.mu.Lock()
 	var t *pendingTurn
 	for _, c := range msg.ToolCalls {
@@ -174,6 +202,47 @@ func (p *pendingTurns) match(owner string, m json.RawMessage, before []json.RawM
 	}
 	p.mu.Unlock()
 	if t == nil || conversationHash(before) != t.conv {
+		return nil
+	}
+	return t
+}
+
+// sharedTurn is a turn as the store keeps it.
+type sharedTurn struct {
+	Conv      []byte            `json:"conv"`
+	Assistant json.RawMessage   `json:"assistant"`
+	Tools     []json.RawMessage `json:"tools,omitempty"`
+}
+
+// putShared stores t in the store. It reports true even when the store
+// fails (that is logged): the turn was small enough to keep.
+func (p *pendingTurns) putShared(t *pendingTurn) bool {
+	b, err := json.Marshal(sharedTurn{Conv: t.conv[:], Assistant: t.assistant, Tools: t.tools})
+	if err == nil {
+		err = p.store.Put(context.Background(), t.keys, b, p.ttl)
+	}
+	if err != nil {
+		p.log.Warn("the bridge's half of a mixed tool turn could not be stored; the follow-up will lack its tool results", "err", err)
+	}
+	return true
+}
+
+// matchShared is match with the store. The client's calls of one
+// assistant message were stored together, so its first call id finds
+// the turn.
+func (p *pendingTurns) matchShared(owner, callID string, before []json.RawMessage) *pendingTurn {
+	b, err := p.store.Get(context.Background(), pendingKey(owner, callID))
+	if err != nil {
+		p.log.Warn("a mixed tool turn could not be read from the shared state; the request goes on without it", "err", err)
+		return nil
+	}
+	var st sharedTurn
+	if b == nil || json.Unmarshal(b, &st) != nil || len(st.Conv) != sha256.Size {
+		return nil
+	}
+	t := &pendingTurn{assistant: st.Assistant, tools: st.Tools}
+	copy(t.conv[:], st.Conv)
+	if conversationHash(before) != t.conv {
 		return nil
 	}
 	return t

@@ -90,6 +90,16 @@ type Options struct {
 	Limits *auth.Limits
 	// Secrets are removed from every error message sent to clients.
 	Secrets []string
+	// Turns keeps the bridge's halves of mixed tool turns where the other
+	// replicas find them (Redis). nil keeps them in process, bounded by
+	// MaxPendingBytes.
+	Turns TurnStore
+	// Feed carries the activity feed between replicas (Redis pub/sub).
+	// nil means each replica's feed shows its own activity.
+	Feed FeedBus
+	// State reports on the state shared with other replicas, in /readyz.
+	// nil means there is none to report.
+	State SharedState
 	// PendingTTL is how long the bridge's half of a mixed tool turn waits
 	// for the client's follow-up. Zero means 30 minutes.
 	PendingTTL time.Duration
@@ -187,8 +197,9 @@ func New(opts Options) (*Server, error) {
 		tools:    &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
 		pending:  newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
 		origin:   newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
-		events:   newEvents(log),
+		events:   newEvents(log, opts.Feed),
 	}
+	s.pending.store, s.pending.log = opts.Turns, log
 	s.obs = observe.Multi(s.events, opts.Observer)
 	if opts.Observer != nil {
 		// The servers already up when the bridge is made have had their
@@ -550,7 +561,8 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz reports each MCP server's state; it answers 503 while any enabled
 // server is not ready, so that a deployment can wait for the tools, and
 // while an observe.Checker of Options.Observer fails (the audit log
-// cannot write), with the reason. When
+// cannot write), with the reason, and while Options.State is down with
+// its limits failing closed (failing open, it is only reported). When
 // API keys are configured, the details (servers, their errors, tool
 // counts) are given only to a request with a key.
 func (s *Server) readyz(c echo.Context) error {
@@ -564,9 +576,10 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	all := s.opts.Tools.Servers()
 	obsErr := observe.Healthy(s.opts.Observer)
+	state, stateDown := s.stateReady(c.Request().Context())
 	if !s.keyOK(c.Request()) {
 		// Without a key: ready or not, nothing about the servers.
-		if obsErr != nil {
+		if obsErr != nil || stateDown {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
 		}
 		for _, sv := range all {
@@ -589,6 +602,12 @@ func (s *Server) readyz(c echo.Context) error {
 		// The audit log cannot write: what happens is not being recorded.
 		out["status"], code = "degraded", http.StatusServiceUnavailable
 		out["error"] = mcpclient.Redact(obsErr.Error(), s.opts.Secrets)
+	}
+	if state != nil {
+		out["state"] = state
+		if stateDown {
+			out["status"], code = "degraded", http.StatusServiceUnavailable
+		}
 	}
 	if cs := s.config.Load(); cs != nil {
 		cs := *cs

@@ -122,6 +122,12 @@ func freePort(t *testing.T) string {
 // ready.
 func startBridge(t *testing.T, bin, config string) *bridge {
 	t.Helper()
+	return startBridgeKey(t, bin, config, "")
+}
+
+// startBridgeKey is startBridge asking /readyz with key.
+func startBridgeKey(t *testing.T, bin, config, key string) *bridge {
+	t.Helper()
 	cfgPath := filepath.Join(t.TempDir(), "mcp-bridge.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -132,7 +138,7 @@ func startBridge(t *testing.T, bin, config string) *bridge {
 			addr = strings.TrimSpace(v)
 		}
 	}
-	return launchBridge(t, exec.Command(bin, "serve", "-c", cfgPath), "http://"+addr, "")
+	return launchBridge(t, exec.Command(bin, "serve", "-c", cfgPath), "http://"+addr, key)
 }
 
 // launchBridge starts cmd (a serve command listening at url), stops it when

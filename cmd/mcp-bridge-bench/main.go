@@ -55,6 +55,7 @@ type options struct {
 	micro          bool
 	microBenchtime string
 	root           string
+	only           string // "replicas": scenario 6 alone
 }
 
 func main() {
@@ -139,6 +140,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the profiles in this directory (default: a temporary one, removed)")
 	fs.BoolVar(&o.micro, "micro", false, "also run the micro-benchmarks (go test -bench) and add them to the report")
 	fs.StringVar(&o.microBenchtime, "micro-benchtime", "1s", "-benchtime of the micro-benchmarks")
+	fs.StringVar(&o.only, "only", "", "run one scenario alone and print its section: replicas (scenario 6, needs redis-server)")
 	fs.StringVar(&o.root, "root", "", "root of the mcp-bridge module (default: found with go list)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -159,6 +161,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-chunks, -streams and -hold-interval must be positive")
 	case o.profile != "missed" && o.profile != "all" && o.profile != "none":
 		return nil, errors.New("-profile must be missed, all or none")
+	case o.only != "" && o.only != "replicas":
+		return nil, errors.New("-only must be replicas")
 	}
 	if !containsInt(o.toolCounts, o.streamTools) {
 		o.toolCounts = append(o.toolCounts, o.streamTools)
@@ -213,6 +217,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer e.upstream.Close()
 	b := &bench{opts: o, env: e, log: lg, rep: rep}
+	if o.only == "replicas" {
+		md, err := b.replicasOnly(ctx)
+		if err == nil {
+			fmt.Fprint(stdout, md)
+		}
+		return err
+	}
 
 	start := time.Now()
 	sv, err := b.startServers()
@@ -233,6 +244,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ctx.Err() == nil {
 		if err := b.holds(ctx); err != nil {
 			return err
+		}
+	}
+	if ctx.Err() == nil {
+		if err := b.replicas(ctx); err != nil {
+			// Not every machine has redis-server; the rest stands.
+			lg.Printf("scenario 6: %v", err)
+			rep.notes = append(rep.notes, "Scenario 6 (replicas sharing limits in Redis) did not run: "+err.Error())
 		}
 	}
 	if err := ctx.Err(); err != nil {

@@ -17,6 +17,7 @@ type report struct {
 	s1      series // pass-through: key(concurrency, target, metric)
 	s2      series // streaming: key(concurrency, role, metric)
 	s3      series // tool round: key(role, metric)
+	s6      series // replicas: key(concurrency, target, metric)
 	s5      struct{ rssStart, rssLoaded map[int]int64 }
 	// holds are scenario 5's stream counts then scenario 4's, each with the
 	// results of direct, proxy and bridge.
@@ -45,7 +46,7 @@ type targetRow struct {
 }
 
 func newReport(o *options) *report {
-	r := &report{opts: o, s1: series{}, s2: series{}, s3: series{}, errs: map[string]errCount{}}
+	r := &report{opts: o, s1: series{}, s2: series{}, s3: series{}, s6: series{}, errs: map[string]errCount{}}
 	r.s5.rssStart, r.s5.rssLoaded = map[int]int64{}, map[int]int64{}
 	return r
 }
@@ -272,6 +273,7 @@ func (r *report) markdown() string {
 	r.toolTable(&b)
 	r.holdTables(&b)
 	r.growthTables(&b)
+	r.replicasTable(&b)
 	r.errorsSection(&b)
 	r.profilesSection(&b)
 	if r.micro != "" {

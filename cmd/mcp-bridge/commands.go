@@ -262,6 +262,14 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	reg := newRegistry(c, log, hooks)
 	opts := serverSettings(c, up, authn)
 	opts.Tools, opts.Logger, opts.Shutdown, opts.Observer = reg, log, abortCtx, obs.observer()
+	shared, err := shareState(c, &opts, obs, log)
+	if err != nil {
+		_ = authn.Close()
+		return err
+	}
+	if shared != nil {
+		defer shared.Close()
+	}
 	srv, err = bridge.New(opts)
 	if err != nil {
 		_ = authn.Close()

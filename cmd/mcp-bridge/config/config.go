@@ -45,6 +45,8 @@ type Config struct {
 	Metrics  Metrics  `yaml:"metrics"`
 	// Telemetry configures OpenTelemetry traces (telemetry.go).
 	Telemetry Telemetry `yaml:"telemetry"`
+	// State is what replicas share (state.go).
+	State State `yaml:"state"`
 	// Roots are offered to MCP servers that ask for them: directories
 	// (made file:// URIs) or URIs.
 	Roots []string `yaml:"roots"`
@@ -261,6 +263,9 @@ var scalars = []scalar{
 	{"audit.file", setString(func(c *Config) *string { return &c.Audit.File }), ""},
 	{"audit.arguments", setString(func(c *Config) *string { return &c.Audit.Arguments }), "redacted"},
 	{"metrics.listen", setString(func(c *Config) *string { return &c.Metrics.Listen }), ""},
+	{"state.redis", setString(func(c *Config) *string { return &c.State.Redis }), ""},
+	{"state.prefix", setString(func(c *Config) *string { return &c.State.Prefix }), "mcp-bridge:"},
+	{"state.on_redis_down", setString(func(c *Config) *string { return &c.State.OnRedisDown }), "fail_open"},
 }
 
 // Setting is a setting that an MCP_BRIDGE_* variable overrides.
@@ -789,6 +794,9 @@ func (c *Config) validate() error {
 		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
 	if err := c.validateTelemetry(where); err != nil {
+		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
+	}
+	if err := c.validateState(where); err != nil {
 		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
 	if err := c.validateAuth(where); err != nil {
