@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,10 @@ type Attempt struct {
 type Request struct {
 	// Model is the model the client asked for.
 	Model string
+	// Candidates are the upstreams to try, from Router.Candidates: an
+	// answer of several rounds routes once and keeps them. nil means
+	// Candidates(Model).
+	Candidates []Candidate
 	// Pin, when it names one of the candidates, is tried first: the
 	// upstream that answered an earlier round of the same answer. "" pins
 	// nothing.
@@ -57,9 +62,12 @@ type Request struct {
 // Once Send has returned, nothing fails over: an error reading the body
 // is the caller's to report.
 func (r *Router) Send(ctx context.Context, req Request) (*http.Response, Attempt, error) {
-	cands, err := r.Candidates(req.Model)
-	if err != nil {
-		return nil, Attempt{}, err
+	cands := slices.Clone(req.Candidates)
+	if cands == nil {
+		var err error
+		if cands, err = r.Candidates(req.Model); err != nil {
+			return nil, Attempt{}, err
+		}
 	}
 	if req.Pin != "" {
 		for i, c := range cands {
