@@ -435,3 +435,21 @@ func TestUpstreamsSamplingIsRouted(t *testing.T) {
 		t.Errorf("result %+v; cloud %d requests, other %d", res, len(cloud.Requests()), len(other.Requests()))
 	}
 }
+
+// TestUpstreamsLaterRoundsStayOnTheAnsweringUpstream: after the first
+// round failed over, the next round goes to the upstream that answered,
+// not back to the first choice.
+func TestUpstreamsLaterRoundsStayOnTheAnsweringUpstream(t *testing.T) {
+	primary := llmtest.NewServer(t, llmtest.Error(500, "boom"), llmtest.Completion("from the primary"))
+	backup := llmtest.NewServer(t, llmtest.ToolCallCompletion(llmtest.Call{ID: "c1", Name: "calc__add", Arguments: `{}`}), llmtest.Completion("from the backup"))
+	r := newRouter(t, route.Options{Upstreams: []route.Upstream{
+		{Name: "primary", Client: upstreamClient(t, primary.URL, 0, 0)},
+		{Name: "backup", Client: upstreamClient(t, backup.URL, 0, 0), Priority: 2},
+	}})
+	var log callLog
+	h := newHarness(t, Options{Router: r}, []mcpclient.ServerConfig{inMemory("calc", recordingServer(&log, "add"))})
+	status, v := h.postJSON(`{"model":"m","messages":[{"role":"user","content":"add"}]}`)
+	if status != 200 || answerText(v) != "from the backup" || len(primary.Requests()) != 1 || len(backup.Requests()) != 2 {
+		t.Errorf("%d %q; primary %d requests, backup %d", status, answerText(v), len(primary.Requests()), len(backup.Requests()))
+	}
+}
