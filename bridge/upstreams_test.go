@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/llm/route"
@@ -451,5 +452,34 @@ func TestUpstreamsLaterRoundsStayOnTheAnsweringUpstream(t *testing.T) {
 	status, v := h.postJSON(`{"model":"m","messages":[{"role":"user","content":"add"}]}`)
 	if status != 200 || answerText(v) != "from the backup" || len(primary.Requests()) != 1 || len(backup.Requests()) != 2 {
 		t.Errorf("%d %q; primary %d requests, backup %d", status, answerText(v), len(primary.Requests()), len(backup.Requests()))
+	}
+}
+
+// TestUpstreamsMetricsNameTheUpstreams: every attempt of a failover is
+// counted under the upstream's name.
+func TestUpstreamsMetricsNameTheUpstreams(t *testing.T) {
+	primary := llmtest.NewServer(t, llmtest.Error(503, "busy"))
+	backup := llmtest.NewServer(t, llmtest.Completion("ok"))
+	r := newRouter(t, route.Options{Upstreams: []route.Upstream{
+		{Name: "primary", Client: upstreamClient(t, primary.URL, 0, 0)},
+		{Name: "backup", Client: upstreamClient(t, backup.URL, 0, 0), Priority: 2},
+	}})
+	h := newHarness(t, Options{Router: r, APIKeys: []string{obsKey}, Observer: observe.NewMetrics(nil)}, nil)
+	resp := keyed(t, "POST", h.srv.URL+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	fams := scrape(t, h)
+	for _, c := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"upstream": "primary", "code": "503"}, 1},
+		{map[string]string{"upstream": "backup", "code": "200"}, 1},
+	} {
+		if got := value(fams, "mcp_bridge_upstream_requests_total", c.labels); got != c.want {
+			t.Errorf("upstream requests %v = %v, want %v", c.labels, got, c.want)
+		}
 	}
 }
