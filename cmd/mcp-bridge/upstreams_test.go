@@ -104,3 +104,40 @@ func TestCheckListsEachUpstream(t *testing.T) {
 	}
 	mustContain(t, "check", out, "upstream: local: "+local.URL+": ok, 2 models", "upstream: dead: http://", "1 problem(s)")
 }
+
+// TestServeReloadsUpstreams: a reload that adds an upstream and an alias
+// routes to them at once; one that names an unknown upstream in an alias
+// is refused and the routes stay.
+func TestServeReloadsUpstreams(t *testing.T) {
+	a := llmtest.NewServer(t, llmtest.Completion("from a"), llmtest.Completion("from a again"))
+	b := llmtest.NewServer(t, llmtest.Completion("from b"))
+	cfg := func(ups []any, models map[string]any) map[string]any {
+		return map[string]any{"upstreams": ups, "models": models}
+	}
+	upA := map[string]any{"name": "a", "base_url": a.URL, "models": []string{"llama*"}}
+	upB := map[string]any{"name": "b", "base_url": b.URL, "models": []string{"gpt-*"}}
+	s, path := startServeFile(t, cfg([]any{upA}, nil), "")
+	chat := func(model string) (int, string) {
+		return request(t, s, http.MethodPost, "/v1/chat/completions", "", `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)
+	}
+	if code, _ := chat("smart"); code != http.StatusNotFound {
+		t.Fatalf("smart before the reload: %d", code)
+	}
+	second := cfg([]any{upA, upB}, map[string]any{"smart": map[string]any{"upstream": "b", "model": "gpt-5"}})
+	second["listen"] = s.addr
+	replaceFile(t, path, jsonText(t, second))
+	waitUntil(t, "the alias to route", func() bool {
+		code, body := chat("smart")
+		return code == http.StatusOK && strings.Contains(body, "from b")
+	})
+
+	bad := cfg([]any{upA}, map[string]any{"smart": map[string]any{"upstream": "nowhere"}})
+	bad["listen"] = s.addr
+	replaceFile(t, path, jsonText(t, bad))
+	waitUntil(t, "the reload to be refused", func() bool {
+		return strings.Contains(s.stderr.String(), "configuration not reloaded")
+	})
+	if code, body := chat("llama3"); code != http.StatusOK || !strings.Contains(body, "from a") {
+		t.Errorf("after a refused reload: %d %s", code, body)
+	}
+}
