@@ -387,6 +387,15 @@ func TestUpstreamsOpenAIProfileCaps128Tools(t *testing.T) {
 	if !strings.Contains(out, "left out") || !strings.Contains(out, "profile=openai") || !strings.Contains(out, last) {
 		t.Errorf("the log does not say which tools were left out:\n%s", out)
 	}
+	// The profile's toolset is built once for both requests, not per
+	// request; the client's own tool costs the second one more room,
+	// which that request's line names.
+	if n := strings.Count(out, "does not take every tool"); n != 1 {
+		t.Errorf("the OpenAI toolset was built %d times, want once", n)
+	}
+	if n := strings.Count(out, "the client's tools leave no room"); n != 1 {
+		t.Errorf("%d lines about the client's tools, want 1", n)
+	}
 }
 
 // TestUpstreamsLlamaCPPStreamFallback: a llama.cpp-profile upstream that
