@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -30,7 +31,7 @@ const benchBody = `{"model":"llama3","messages":[{"role":"system","content":"You
 func BenchmarkPrepareRequest(b *testing.B) {
 	for _, n := range []int{0, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("tools=%d", n), func(b *testing.B) {
-			ts := buildToolset(1, benchTools(n))
+			ts := buildToolset(1, benchTools(n), nil)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(benchBody)))
 			for b.Loop() {
@@ -38,8 +39,9 @@ func BenchmarkPrepareRequest(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				r := &run{req: cr, ts: ts, tools: mergeTools(cr.clientTools, cr.clientToolNames, ts), messages: cr.messages}
-				_ = r.upstreamBody(1)
+				r := &run{req: cr, ts: ts, messages: cr.messages}
+				r.tools, _ = mergeTools(cr.clientTools, cr.clientToolNames, ts)
+				_ = r.upstreamBody(1, route.Attempt{})
 			}
 		})
 	}
@@ -51,7 +53,7 @@ func BenchmarkBuildToolset(b *testing.B) {
 	tools := benchTools(100)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = buildToolset(1, tools)
+		_ = buildToolset(1, tools, nil)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -53,16 +54,25 @@ func (s *Server) chat(c echo.Context) error {
 		defer release()
 	}
 
+	// Route once: every round of the answer tries the same upstreams.
+	var cands []route.Candidate
+	if !s.builtin(cr.model) {
+		if cands, err = s.opts.Router.Candidates(cr.model); err != nil {
+			return err
+		}
+	}
+
 	ts := s.tools.get(p)
 	r := &run{
+		cands:    cands,
 		s:        s,
 		p:        p,
 		req:      cr,
 		ts:       ts,
-		tools:    mergeTools(cr.clientTools, cr.clientToolNames, ts),
 		messages: cr.messages,
 		reqID:    requestID(c),
 	}
+	r.tools, _ = mergeTools(cr.clientTools, cr.clientToolNames, ts) // no limit without a profile
 	stripped := stripDetails(cr.messages)
 	r.owner, r.conv = callerID(req, s.opts.Auth.Enabled()), conversationHash(stripped)
 	if msgs := s.pending.splice(r.owner, stripped); !sameSlice(msgs, cr.messages) {
@@ -84,7 +94,7 @@ func (s *Server) chat(c echo.Context) error {
 
 	ctx := llm.WithHeaders(req.Context(), s.upstreamHeaders(p))
 	rec := &observe.ChatRecord{ChatStart: observe.ChatStart{RequestID: r.reqID, Identity: identity(p), Model: cr.model,
-		Upstream: s.upstreamName(cr.model), Stream: cr.stream,
+		Upstream: r.upstreamLabel(), Stream: cr.stream,
 		UserID: req.Header.Get("X-OpenWebUI-User-Id"), ChatID: req.Header.Get("X-OpenWebUI-Chat-Id")}}
 	ctx = s.obs.ChatStarted(ctx, &rec.ChatStart)
 	if cr.stream {
@@ -95,6 +105,7 @@ func (s *Server) chat(c echo.Context) error {
 	// The record is completed below, however the request ends.
 	rec.Status, rec.Outcome = http.StatusOK, observe.ChatOK
 	defer func() {
+		rec.Upstream = r.upstreamLabel() // the one that answered
 		rec.Rounds, rec.ToolCalls, rec.Duration = r.rounds, len(r.records), time.Since(start)
 		rec.PromptTokens, rec.CompletionTokens = r.usage.PromptTokens, r.usage.CompletionTokens
 		s.obs.ChatFinished(context.WithoutCancel(ctx), rec)
@@ -144,13 +155,10 @@ func (s *Server) chat(c echo.Context) error {
 	return nil
 }
 
-// upstreamFor returns the upstream that answers model: the built-in model
-// for BuiltinModel unless Options.DisableBuiltinModel, else Options.Upstream.
-func (s *Server) upstreamFor(model string) Upstream {
-	if model == BuiltinModel && !s.opts.DisableBuiltinModel {
-		return builtinModel{}
-	}
-	return s.opts.Upstream
+// builtin reports whether model is answered by the built-in model:
+// BuiltinModel unless Options.DisableBuiltinModel.
+func (s *Server) builtin(model string) bool {
+	return model == BuiltinModel && !s.opts.DisableBuiltinModel
 }
 
 // sameSlice reports whether a and b are the same slice.

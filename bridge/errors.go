@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -92,6 +93,11 @@ func toAPIError(err error, secrets []string) *apiError {
 	if errors.As(err, &authErr) {
 		return &apiError{Status: authErr.Status, Type: authErr.Type, Code: authErr.Code, Header: authErr.Header,
 			Message: mcpclient.Redact(authErr.Message, secrets)}
+	}
+	var nr *route.NoRouteError
+	if errors.As(err, &nr) {
+		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Param: "model", Code: "model_not_found",
+			Message: mcpclient.Redact(nr.Error(), secrets)}
 	}
 	var ue *llm.Error
 	if errors.As(err, &ue) {

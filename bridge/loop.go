@@ -14,6 +14,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 )
 
 // The tool loop.
@@ -46,14 +47,19 @@ type run struct {
 	ts  *toolset
 	out emitter
 
-	tools    json.RawMessage   // merged tools sent upstream; nil for none
-	p        *auth.Principal   // the caller: what it may use and spend
-	messages []json.RawMessage // the conversation, grown by each round
-	owner    string            // the caller, for mixed turns (callerID)
-	conv     [32]byte          // hash of the client's conversation (conversationHash)
-	grown    bool              // messages differ from what the client sent
-	reqID    string            // the request's id, for observers
-	rounds   int               // upstream rounds started
+	tools json.RawMessage   // merged tools sent upstream; nil for none
+	cands []route.Candidate // the upstreams routing chose; nil for the built-in model
+	pin   route.Candidate   // the upstream that answered the last round
+	// profTools are the merged tools as each profile that changes them
+	// takes them, made when first needed.
+	profTools map[*route.Profile]json.RawMessage
+	p         *auth.Principal   // the caller: what it may use and spend
+	messages  []json.RawMessage // the conversation, grown by each round
+	owner     string            // the caller, for mixed turns (callerID)
+	conv      [32]byte          // hash of the client's conversation (conversationHash)
+	grown     bool              // messages differ from what the client sent
+	reqID     string            // the request's id, for observers
+	rounds    int               // upstream rounds started
 
 	usage   llm.Usage
 	records []toolRecord
@@ -181,14 +187,25 @@ func (r *run) roundSeparator() string {
 	}
 }
 
-// upstreamBody encodes the request for the given round, as parts that
-// share the tool list and the client's messages rather than copying them.
-func (r *run) upstreamBody(round int) net.Buffers {
+// upstreamBody encodes the request for the given round and attempt, as
+// parts that share the tool list and the client's messages rather than
+// copying them: the attempt's model when routing renamed it (an alias),
+// the tools as its upstream's profile takes them, and a request for a
+// whole answer when the upstream cannot stream this one.
+func (r *run) upstreamBody(round int, a route.Attempt) net.Buffers {
 	b := r.req.body.clone()
-	if r.tools != nil {
-		b.set("tools", r.tools)
+	if tools := r.toolsFor(a.Profile); tools != nil {
+		b.set("tools", tools)
 	}
-	if r.req.stream {
+	if a.Model != "" && a.Model != r.req.model {
+		m, _ := json.Marshal(a.Model)
+		b.set("model", m)
+	}
+	switch {
+	case r.req.stream && a.NoStream:
+		b.set("stream", json.RawMessage("false"))
+		b.del("stream_options")
+	case r.req.stream:
 		b.set("stream_options", withIncludeUsage(r.req.body.get("stream_options")))
 	}
 	if round > 1 {

@@ -82,16 +82,20 @@ func (s *Server) serverOf(name string) string {
 	return ""
 }
 
-// upstreamName names the upstream that answers model for metrics and
-// audit: "builtin", or the upstream's base URL without credentials.
-func (s *Server) upstreamName(model string) string {
-	if model == BuiltinModel && !s.opts.DisableBuiltinModel {
+// upstreamLabel names the upstream of the request for metrics and audit:
+// "builtin", the one that answered the last round, or before any round
+// the first one routing chose (route.Candidate.Label: the upstream's name,
+// or the base URL without credentials of a single upstream).
+func (r *run) upstreamLabel() string {
+	switch {
+	case r.s.builtin(r.req.model):
 		return "builtin"
+	case r.pin.Name != "":
+		return r.pin.Label
+	case len(r.cands) > 0:
+		return r.cands[0].Label
 	}
-	if u, ok := s.opts.Upstream.(interface{ BaseURL() string }); ok {
-		return u.BaseURL()
-	}
-	return "upstream"
+	return ""
 }
 
 // toolFinished reports a chat tool call's outcome.

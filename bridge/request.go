@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -226,6 +227,11 @@ func (o *object) setRaw(key string, rawKey []byte, v json.RawMessage) {
 		rawKey, _ = json.Marshal(key)
 	}
 	o.members = append(o.members, member{key: key, rawKey: rawKey, value: v})
+}
+
+// del removes key.
+func (o *object) del(key string) {
+	o.members = slices.DeleteFunc(o.members, func(m member) bool { return m.key == key })
 }
 
 // clone returns a copy whose members can be set without touching o.

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 )
 
 // maxUpstreamBody bounds a non-streaming upstream answer.
@@ -25,14 +28,14 @@ type errBadUpstream struct{ msg string }
 func (e *errBadUpstream) Error() string { return e.msg }
 
 // round sends one upstream request and reads its answer, telling the
-// observer of the round and of the upstream's first byte.
+// observer of the round and of each upstream attempt's first byte.
 func (r *run) round(ctx context.Context, n int) (res *roundResult, err error) {
 	r.rounds = n
-	up := r.s.upstreamName(r.req.model)
-	rs := &observe.RoundStart{RequestID: r.reqID, Round: n, Model: r.req.model, Upstream: up}
+	rs := &observe.RoundStart{RequestID: r.reqID, Round: n, Model: r.req.model, Upstream: r.upstreamLabel()}
 	ctx = r.s.obs.RoundStarted(ctx, rs)
 	start := time.Now()
 	defer func() {
+		rs.Upstream = r.upstreamLabel() // the one that answered
 		rec := &observe.RoundRecord{RoundStart: *rs, Duration: time.Since(start), Err: err}
 		if res != nil {
 			rec.ToolCalls = len(res.calls)
@@ -42,18 +45,7 @@ func (r *run) round(ctx context.Context, n int) (res *roundResult, err error) {
 		}
 		r.s.obs.RoundFinished(ctx, rec)
 	}()
-	resp, err := r.s.upstreamFor(r.req.model).ChatCompletionsBuffers(ctx, r.upstreamBody(n))
-	ur := &observe.UpstreamRecord{Upstream: up, FirstByte: time.Since(start)}
-	var ue *llm.Error
-	switch {
-	case err == nil:
-		ur.Code = resp.StatusCode
-	case errors.As(err, &ue):
-		ur.Code = ue.StatusCode
-	}
-	if ctx.Err() == nil || ur.Code != 0 {
-		r.s.obs.UpstreamRequest(ctx, ur)
-	}
+	resp, err := r.send(ctx, n)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +65,43 @@ func (r *run) round(ctx context.Context, n int) (res *roundResult, err error) {
 		return r.readCompletion(body)
 	}
 	return r.readStream(ctx, body)
+}
+
+// send sends round n: to the built-in model, or through the router to
+// the upstream that answered the earlier rounds first, failing over to the
+// others before the first byte of an answer (see route.Router.Send).
+func (r *run) send(ctx context.Context, n int) (*http.Response, error) {
+	tried := func(label string, status int, d time.Duration) {
+		if ctx.Err() == nil || status != 0 {
+			r.s.obs.UpstreamRequest(ctx, &observe.UpstreamRecord{Upstream: label, Code: status, FirstByte: d})
+		}
+	}
+	if r.s.builtin(r.req.model) {
+		start := time.Now()
+		resp, err := builtinModel{}.ChatCompletionsBuffers(ctx, r.upstreamBody(n, route.Attempt{}))
+		status := 0
+		var ue *llm.Error
+		switch {
+		case err == nil:
+			status = resp.StatusCode
+		case errors.As(err, &ue):
+			status = ue.StatusCode
+		}
+		tried("builtin", status, time.Since(start))
+		return resp, err
+	}
+	resp, a, err := r.s.opts.Router.Send(ctx, route.Request{
+		Model: r.req.model, Candidates: r.cands, Pin: r.pin.Name,
+		Body: func(a route.Attempt) net.Buffers { return r.upstreamBody(n, a) },
+		Tried: func(a route.Attempt, status int, d time.Duration, _ error) {
+			tried(a.Label, status, d)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.pin = a.Candidate
+	return resp, nil
 }
 
 // startsWithObject reports whether the first byte of body after

@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 )
 
 // chatCaller answers what a server asks while serving a chat completion's
@@ -33,7 +34,14 @@ func (c *chatCaller) CreateMessage(ctx context.Context, server string, p *mcp.Cr
 	if err != nil {
 		return nil, fmt.Errorf("sampling for %s: %w", server, err)
 	}
-	resp, err := c.s.opts.Upstream.ChatCompletionsBuffers(ctx, net.Buffers{body})
+	// The same routing as chat requests: aliases, globs, failover.
+	resp, _, err := c.s.opts.Router.Send(ctx, route.Request{Model: model, Body: func(a route.Attempt) net.Buffers {
+		if a.Model == model {
+			return net.Buffers{body}
+		}
+		b, _ := samplingRequest(p, a.Model) // an alias's model; what failed above fails for none
+		return net.Buffers{b}
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("sampling for %s: %s", server, toAPIError(err, c.s.opts.Secrets).Message)
 	}
@@ -74,7 +82,7 @@ func (c *chatCaller) Log(context.Context, string, *mcp.LoggingMessageParams)    
 // configured sampling model, else fallback (the chat request's model).
 func (s *Server) samplingModel(ctx context.Context, prefs *mcp.ModelPreferences, fallback string) string {
 	if prefs != nil && len(prefs.Hints) > 0 {
-		if list, err := s.opts.Upstream.Models(ctx); err == nil {
+		if list, err := s.opts.Router.Models(ctx); err == nil {
 			for _, h := range prefs.Hints {
 				if h == nil || h.Name == "" {
 					continue

@@ -21,6 +21,7 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -51,10 +52,17 @@ type Upstream interface {
 
 var _ Upstream = (*llm.Client)(nil)
 
-// Options configures a Server. Upstream and Tools are required.
+// Options configures a Server. Tools, and Upstream or Router, are
+// required.
 type Options struct {
+	// Upstream is the one upstream of a bridge without Router: it takes
+	// every model, as the upstream named "default".
 	Upstream Upstream
-	Tools    Tools
+	// Router picks the upstream of each request's model (aliases, globs,
+	// priorities, weights, failover, profiles) and lists the models. nil
+	// means Upstream alone.
+	Router *route.Router
+	Tools  Tools
 	// Logger receives the server's logs. Nil discards them.
 	Logger *slog.Logger
 	// MaxRounds bounds the upstream rounds of one chat request. Zero means 8.
@@ -221,7 +229,7 @@ func New(opts Options) (*Server, error) {
 
 // Apply makes opts the settings of the requests that arrive from now on;
 // requests in flight finish with the settings they started with. It takes
-// from opts what a request reads: Upstream, Auth, APIKeys, MaxRounds,
+// from opts what a request reads: Upstream, Router, Auth, APIKeys, MaxRounds,
 // Deadline, Display, Keepalive, MaxParallel, ForwardIdentityHeader,
 // Secrets, DisableBuiltinModel and SamplingModel, with New's defaults for
 // their zero values. Everything else is fixed by New and kept: Tools,
@@ -240,7 +248,7 @@ func (s *Server) Apply(opts Options) error {
 		return err
 	}
 	fixed := s.opts
-	fixed.Upstream, fixed.Auth, fixed.APIKeys = opts.Upstream, opts.Auth, opts.APIKeys
+	fixed.Upstream, fixed.Router, fixed.Auth, fixed.APIKeys = opts.Upstream, opts.Router, opts.Auth, opts.APIKeys
 	fixed.MaxRounds, fixed.Deadline, fixed.Display = opts.MaxRounds, opts.Deadline, opts.Display
 	fixed.Keepalive, fixed.MaxParallel = opts.Keepalive, opts.MaxParallel
 	fixed.ForwardIdentityHeader, fixed.Secrets = opts.ForwardIdentityHeader, opts.Secrets
@@ -290,8 +298,15 @@ func (s *Server) SetConfigStatus(st ConfigStatus) { s.config.Store(&st) }
 
 // fill checks o and replaces its zero values by defaults.
 func (o *Options) fill() error {
-	if o.Upstream == nil || o.Tools == nil {
-		return errors.New("bridge: Upstream and Tools are required")
+	if (o.Upstream == nil && o.Router == nil) || o.Tools == nil {
+		return errors.New("bridge: Upstream or Router, and Tools, are required")
+	}
+	if o.Router == nil {
+		label := "upstream"
+		if u, ok := o.Upstream.(interface{ BaseURL() string }); ok {
+			label = u.BaseURL()
+		}
+		o.Router = route.Single(o.Upstream, label)
 	}
 	if o.MaxRounds <= 0 {
 		o.MaxRounds = 8
@@ -528,7 +543,7 @@ func (s *Server) keyOK(r *http.Request) bool {
 // that a client can offer it while no LLM is up.
 func (s *Server) models(c echo.Context) error {
 	ctx := c.Request().Context()
-	list, err := s.opts.Upstream.Models(ctx)
+	list, err := s.opts.Router.Models(ctx)
 	if err != nil {
 		if s.opts.DisableBuiltinModel || ctx.Err() != nil {
 			return toAPIError(err, s.opts.Secrets)

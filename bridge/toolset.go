@@ -3,11 +3,13 @@ package bridge
 import (
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -22,6 +24,12 @@ type toolset struct {
 	// joined is the JSON array of every definition, sent as it is when the
 	// client brings no tools of its own; nil when there are no tools.
 	joined json.RawMessage
+	// maxTools is the most tools a request may carry (the profile's); 0
+	// means no limit.
+	maxTools int
+	// leftOut are the tools of the view the profile does not take: a name
+	// it refuses, or past its MaxTools.
+	leftOut []string
 }
 
 // toolCache hands out the toolset of the current registry version as a
@@ -48,8 +56,18 @@ const maxViews = 256
 
 // get returns the toolset of the registry's current version for the view
 // of p (nil: every tool), building it only when it is not cached.
-func (c *toolCache) get(p *auth.Principal) *toolset {
+func (c *toolCache) get(p *auth.Principal) *toolset { return c.getFor(p, nil) }
+
+// getFor is get as the provider profile prof takes the tools (nil: as they
+// are): schemas are adapted once per registry version, view and profile,
+// not per request.
+func (c *toolCache) getFor(p *auth.Principal, prof *route.Profile) *toolset {
 	v, key := c.src.Version(), p.ViewKey()
+	if !prof.ChangesTools() {
+		prof = nil
+	} else {
+		key = prof.Name + "\x00" + key
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.views == nil || c.version != v {
@@ -68,11 +86,15 @@ func (c *toolCache) get(p *auth.Principal) *toolset {
 		}
 		tools = mine
 	}
-	ts := buildToolset(v, tools)
+	ts := buildToolset(v, tools, prof)
 	if len(c.views) >= maxViews {
 		clear(c.views)
 	}
 	c.views[key] = ts
+	if len(ts.leftOut) > 0 {
+		c.log.Warn("the upstream's provider profile does not take every tool: these are left out of its requests",
+			"profile", prof.Name, "max_tools", prof.MaxTools, "left_out", strings.Join(ts.leftOut, ", "))
+	}
 	if n := len(ts.joined); c.warnBytes > 0 && n > c.warnBytes && !c.warned {
 		c.warned = true
 		c.log.Warn("the MCP tools injected into every chat request are large: they cost prompt tokens and time on every round, "+
@@ -82,14 +104,37 @@ func (c *toolCache) get(p *auth.Principal) *toolset {
 	return ts
 }
 
-// buildToolset converts registry tools into OpenAI function tools.
-func buildToolset(version uint64, tools []mcpclient.Tool) *toolset {
-	ts := &toolset{version: version, tools: tools, defs: make([]json.RawMessage, len(tools)), byName: make(map[string]int, len(tools))}
+// buildToolset converts registry tools into OpenAI function tools, as
+// prof takes them when it is not nil: names it refuses and tools past its
+// MaxTools left out (and listed in leftOut), schemas adapted.
+func buildToolset(version uint64, tools []mcpclient.Tool, prof *route.Profile) *toolset {
+	var leftOut []string
+	if prof != nil {
+		kept := make([]mcpclient.Tool, 0, len(tools))
+		for _, t := range tools {
+			if !prof.NameOK(t.Name) {
+				leftOut = append(leftOut, t.Name+" (name)")
+				continue
+			}
+			if prof.MaxTools > 0 && len(kept) >= prof.MaxTools {
+				leftOut = append(leftOut, t.Name)
+				continue
+			}
+			t.InputSchema = prof.AdaptSchema(t.InputSchema)
+			kept = append(kept, t)
+		}
+		tools = kept
+	}
+	ts := &toolset{version: version, tools: tools, defs: make([]json.RawMessage, len(tools)), byName: make(map[string]int, len(tools)),
+		leftOut: leftOut}
+	if prof != nil {
+		ts.maxTools = prof.MaxTools
+	}
 	for i, t := range tools {
 		ts.defs[i] = openAITool(t)
 		ts.byName[t.Name] = i
 	}
-	ts.joined = joinTools(nil, nil, ts)
+	ts.joined = joinTools(nil, nil, ts, -1)
 	return ts
 }
 
@@ -130,29 +175,48 @@ func (ts *toolset) lookup(name string) (mcpclient.Tool, bool) {
 }
 
 // mergeTools returns the "tools" array sent upstream: the client's tools as
-// sent, then every bridge tool whose name no client tool uses. It returns
-// nil when there are no tools at all, so that no empty array is sent.
-func mergeTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset) json.RawMessage {
+// sent, then every bridge tool whose name no client tool uses, as many as
+// ts.maxTools leaves room for (the client's are never cut); left are the
+// bridge tools that found no room. It returns nil when there are no tools
+// at all, so that no empty array is sent.
+func mergeTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset) (tools json.RawMessage, left []string) {
 	if len(client) == 0 {
-		return ts.joined
+		return ts.joined, nil
 	}
-	return joinTools(client, clientNames, ts)
+	if ts.maxTools > 0 {
+		room := max(ts.maxTools-len(client), 0)
+		for _, t := range ts.tools {
+			if clientNames[t.Name] {
+				continue
+			}
+			if room == 0 {
+				left = append(left, t.Name)
+				continue
+			}
+			room--
+		}
+		if left != nil {
+			return joinTools(client, clientNames, ts, len(ts.tools)-len(left)), left
+		}
+	}
+	return joinTools(client, clientNames, ts, -1), nil
 }
 
-// joinTools encodes the client's tools and the bridge's that no client
-// tool shadows as one JSON array; nil when there are none.
-func joinTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset) json.RawMessage {
+// joinTools encodes the client's tools and the first n of the bridge's
+// that no client tool shadows (n < 0: all of them) as one JSON array; nil
+// when there are none.
+func joinTools(client []json.RawMessage, clientNames map[string]bool, ts *toolset, n int) json.RawMessage {
 	if len(client) == 0 && len(ts.defs) == 0 {
 		return nil
 	}
-	n := 2
+	size := 2
 	for _, d := range client {
-		n += len(d) + 1
+		size += len(d) + 1
 	}
 	for _, d := range ts.defs {
-		n += len(d) + 1
+		size += len(d) + 1
 	}
-	buf := make([]byte, 0, n)
+	buf := make([]byte, 0, size)
 	buf = append(buf, '[')
 	first := true
 	add := func(d json.RawMessage) {
@@ -169,7 +233,35 @@ func joinTools(client []json.RawMessage, clientNames map[string]bool, ts *toolse
 		if clientNames[ts.tools[i].Name] {
 			continue
 		}
+		if n == 0 {
+			break
+		}
+		n--
 		add(d)
 	}
 	return append(buf, ']')
+}
+
+// toolsFor returns the tools sent to an upstream of the profile prof: the
+// request's merged tools, or for a profile that changes tools (OpenAI's
+// 128, Gemini's schemas) the merge of the client's with that profile's
+// toolset, made once per request and said in the log when the client's
+// own tools left no room for some of the bridge's.
+func (r *run) toolsFor(prof *route.Profile) json.RawMessage {
+	if !prof.ChangesTools() {
+		return r.tools
+	}
+	if t, ok := r.profTools[prof]; ok {
+		return t
+	}
+	t, left := mergeTools(r.req.clientTools, r.req.clientToolNames, r.s.tools.getFor(r.p, prof))
+	if len(left) > 0 {
+		r.s.log.Warn("the client's tools leave no room for some of the bridge's under the upstream's tool limit: left out of this request",
+			"profile", prof.Name, "max_tools", prof.MaxTools, "left_out", strings.Join(left, ", "))
+	}
+	if r.profTools == nil {
+		r.profTools = map[*route.Profile]json.RawMessage{}
+	}
+	r.profTools[prof] = t
+	return t
 }

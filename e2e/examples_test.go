@@ -17,8 +17,10 @@ package e2e
 //     everywhere the tests run. A configuration whose server needs a
 //     directory that may not exist is to be listed in exampleDirs, which
 //     replaces that argument with a temporary directory.
+//   - Several upstreams: the base URLs of a configuration's upstreams list,
+//     listed in exampleUpstreams, are replaced by the scripted upstream's.
 //   - Keys and the listen address come from the environment the examples
-//     name (MCP_BRIDGE_KEY, OPENAI_API_KEY, MCP_BRIDGE_LISTEN).
+//     name (MCP_BRIDGE_KEY, OPENAI_API_KEY, GEMINI_API_KEY, MCP_BRIDGE_LISTEN).
 
 import (
 	"bytes"
@@ -45,6 +47,14 @@ const exampleKey = "example-key-0123456789abcdef"
 // of its servers that are replaced by a temporary directory (see the top of
 // this file). Empty while every example serves /tmp.
 var exampleDirs = map[string][]string{}
+
+// exampleUpstreams maps a configuration's file name to the base URLs of its
+// upstreams list, replaced by the scripted upstream's (see the top of this
+// file).
+var exampleUpstreams = map[string][]string{
+	"upstreams.yaml": {"http://127.0.0.1:11434/v1", "http://127.0.0.1:8080/v1", "https://api.openai.com/v1",
+		"https://generativelanguage.googleapis.com/v1beta/openai"},
+}
 
 // needTool reports a missing prerequisite with the command that installs
 // it: a failure in CI, a skip elsewhere.
@@ -98,6 +108,7 @@ func exampleEnv(t *testing.T, upstream string) []string {
 		"MCP_BRIDGE_UPSTREAM_BASE_URL="+upstream,
 		"MCP_BRIDGE_KEY="+exampleKey,
 		"OPENAI_API_KEY=sk-example-test-key",
+		"GEMINI_API_KEY=example-gemini-test-key",
 		"REMOTE_TOKEN=example-remote-token",
 		"MCP_BRIDGE_CONFIG=", // only the -c of each run
 	)
@@ -124,12 +135,13 @@ func exampleConfigs(t *testing.T) []string {
 }
 
 // adaptDirs copies a configuration into a temporary directory with the
-// directories listed in exampleDirs replaced, or returns its path from the
+// directories listed in exampleDirs replaced, and the base URLs listed in
+// exampleUpstreams replaced by upstream, or returns its path from the
 // repository's root.
-func adaptDirs(t *testing.T, file string) string {
+func adaptDirs(t *testing.T, file, upstream string) string {
 	t.Helper()
-	dirs := exampleDirs[filepath.Base(file)]
-	if len(dirs) == 0 {
+	dirs, urls := exampleDirs[filepath.Base(file)], exampleUpstreams[filepath.Base(file)]
+	if len(dirs) == 0 && len(urls) == 0 {
 		return filepath.Join("examples", filepath.Base(file)) // from the root
 	}
 	body, err := os.ReadFile(file)
@@ -142,6 +154,12 @@ func adaptDirs(t *testing.T, file string) string {
 			t.Fatalf("%s no longer mentions %s: update exampleDirs", file, d)
 		}
 		text = strings.ReplaceAll(text, d, t.TempDir())
+	}
+	for _, u := range urls {
+		if !strings.Contains(text, u) {
+			t.Fatalf("%s no longer mentions %s: update exampleUpstreams", file, u)
+		}
+		text = strings.ReplaceAll(text, u, upstream)
 	}
 	out := filepath.Join(t.TempDir(), filepath.Base(file))
 	if err := os.WriteFile(out, []byte(text), 0o600); err != nil {
@@ -156,7 +174,7 @@ func adaptDirs(t *testing.T, file string) string {
 func TestExampleConfigsCheck(t *testing.T) {
 	needNode(t, npmServer("server-everything"), npmServer("server-filesystem"))
 	files := exampleConfigs(t)
-	for _, want := range []string{"quickstart.yaml", "ollama.yaml", "openai.yaml", "lmstudio.yaml", "open-webui.yaml", "claude-desktop.json"} {
+	for _, want := range []string{"quickstart.yaml", "ollama.yaml", "openai.yaml", "lmstudio.yaml", "open-webui.yaml", "claude-desktop.json", "upstreams.yaml"} {
 		if !slices.Contains(files, filepath.Join("../examples", want)) {
 			t.Errorf("examples/%s is gone: update this test and README", want)
 		}
@@ -170,7 +188,7 @@ func TestExampleConfigsCheck(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "-c", adaptDirs(t, file), "check")
+			cmd := exec.CommandContext(ctx, bin, "-c", adaptDirs(t, file, up.URL), "check")
 			cmd.Env = env
 			cmd.Dir = ".." // the repository's root, where the headers' commands run
 			var stdout, stderr bytes.Buffer

@@ -293,14 +293,16 @@ func (c *Client) do(ctx context.Context, method, target, op string, body net.Buf
 			return nil, ctxError(ctx, op, readErr)
 		}
 		e := statusError(op, resp.StatusCode, errBody, c.apiKey)
-		if !retryableStatus(resp.StatusCode) || attempt >= c.maxRetries {
-			c.log.LogAttrs(ctx, slog.LevelDebug, "upstream error response",
-				slog.String("op", op), slog.Int("status", resp.StatusCode), slog.String("message", e.Message))
-			return nil, e
-		}
 		delay, ok := time.Duration(0), false
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			delay, ok = retryAfter(resp.Header.Get("Retry-After"), time.Now(), c.maxDelay)
+			e.RetryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now(), maxRetryAfter)
+		}
+		elsewhere := hasFailover(ctx) && (resp.StatusCode == http.StatusTooManyRequests || ok)
+		if !retryableStatus(resp.StatusCode) || attempt >= c.maxRetries || elsewhere {
+			c.log.LogAttrs(ctx, slog.LevelDebug, "upstream error response",
+				slog.String("op", op), slog.Int("status", resp.StatusCode), slog.String("message", e.Message))
+			return nil, e
 		}
 		if !ok {
 			delay = backoff(attempt, c.baseDelay, c.maxDelay)
@@ -330,6 +332,25 @@ func (c *Client) setHeaders(req *http.Request, hasBody bool) {
 	if c.host != "" {
 		req.Host = c.host
 	}
+}
+
+// maxRetryAfter caps Error.RetryAfter.
+const maxRetryAfter = time.Hour
+
+type failoverKey struct{}
+
+// WithFailover returns ctx telling the client that its caller has another
+// upstream to send the request to: a 429 answer, and a 503 one with a
+// Retry-After header, are returned at once (Error.RetryAfter says how
+// long the upstream asked to be left alone) instead of being waited for
+// and retried here. Other failures are retried as usual.
+func WithFailover(ctx context.Context) context.Context {
+	return context.WithValue(ctx, failoverKey{}, true)
+}
+
+func hasFailover(ctx context.Context) bool {
+	v, _ := ctx.Value(failoverKey{}).(bool)
+	return v
 }
 
 type headersKey struct{}

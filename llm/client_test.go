@@ -446,3 +446,39 @@ func TestPropagateSetsTraceHeaders(t *testing.T) {
 		t.Errorf("traceparent %q, want %q", got, tp)
 	}
 }
+
+func TestWithFailoverReturnsRateLimitsAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		status   int
+		header   string
+		requests int32
+		after    time.Duration
+	}{
+		{"429 with Retry-After", 429, "7", 1, 7 * time.Second},
+		{"429 without", 429, "", 1, 0},
+		{"503 with Retry-After", 503, "120", 1, 2 * time.Minute},
+		{"503 without is retried", 503, "", 3, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUpstream(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				if tt.header != "" {
+					w.Header().Set("Retry-After", tt.header)
+				}
+				w.WriteHeader(tt.status)
+			})
+			c := newTestClient(t, Options{BaseURL: u.URL, RetryBaseDelay: time.Millisecond, MaxRetryDelay: time.Millisecond})
+			_, err := c.ChatCompletions(WithFailover(context.Background()), []byte(`{}`))
+			var e *Error
+			if !errors.As(err, &e) || e.StatusCode != tt.status {
+				t.Fatalf("error %v", err)
+			}
+			if n := u.count.Load(); n != tt.requests {
+				t.Errorf("%d requests, want %d", n, tt.requests)
+			}
+			if e.RetryAfter != tt.after {
+				t.Errorf("RetryAfter %v, want %v", e.RetryAfter, tt.after)
+			}
+		})
+	}
+}

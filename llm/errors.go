@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Error is an upstream failure: an HTTP status other than 2xx, an upstream
@@ -28,6 +29,9 @@ type Error struct {
 	// Err is the underlying transport or context error, nil for an HTTP
 	// status.
 	Err error
+	// RetryAfter is how long a 429 or 503 answer's Retry-After header
+	// asked to wait (at most an hour); 0 when it had none.
+	RetryAfter time.Duration
 
 	op string // e.g. "POST /chat/completions"
 }

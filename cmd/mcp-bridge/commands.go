@@ -195,12 +195,6 @@ func upstreamOptions(c *config.Config, log *slog.Logger) llm.Options {
 		StallTimeout: time.Duration(c.Upstream.StallTimeout), Propagate: propagate(c)}
 }
 
-// upstreamShown is the upstream's address as it may be shown: without
-// user information or query.
-func upstreamShown(c *config.Config) string {
-	return mcpclient.RedactURLText(c.Upstream.BaseURL)
-}
-
 // abortGrace is how long the chat requests ended at the shutdown deadline
 // have to tell their clients before the connections are closed.
 const abortGrace = time.Second
@@ -220,18 +214,11 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if err := c.CheckExposure(); err != nil {
 		return err
 	}
-	up, err := llm.NewClient(upstreamOptions(c, log))
+	router, err := newRouter(c, log)
 	if err != nil {
 		return err
 	}
 	authn, err := newAuthenticator(c, log)
-	if err != nil {
-		return err
-	}
-	// The startup probe asks once: retries would only add warnings.
-	probeOpts := upstreamOptions(c, nil)
-	probeOpts.MaxRetries = -1
-	probe, err := llm.NewClient(probeOpts)
 	if err != nil {
 		return err
 	}
@@ -260,7 +247,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		},
 	}
 	reg := newRegistry(c, log, hooks)
-	opts := serverSettings(c, up, authn)
+	opts := serverSettings(c, router, authn)
 	opts.Tools, opts.Logger, opts.Shutdown, opts.Observer = reg, log, abortCtx, obs.observer()
 	shared, err := shareState(c, &opts, obs, log)
 	if err != nil {
@@ -325,7 +312,11 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", up.BaseURL(),
+	var shown []string
+	for _, s := range upstreamSpecs(c, nil) {
+		shown = append(shown, s.shown())
+	}
+	log.Info("mcp-bridge listening", "addr", "http://"+ln.Addr().String()+"/v1", "upstream", strings.Join(shown, ", "),
 		"servers", len(c.Servers)+len(c.OpenAPIServers), "version", version())
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probed := make(chan struct{})
@@ -335,7 +326,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 		if c.Tools.BuiltinModelEnabled() {
 			note = " (the built-in model " + bridge.BuiltinModel + " works without it)"
 		}
-		probeUpstream(probeCtx, probe, log, c.Secrets(), note)
+		probeUpstreams(probeCtx, c, log, note)
 	}()
 	defer func() { stopProbe(); <-probed }()
 
@@ -550,22 +541,7 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		problems++
 	}
 
-	upOpts := upstreamOptions(c, nil)
-	upOpts.MaxRetries = -1
-	up, err := llm.NewClient(upOpts)
-	if err == nil {
-		mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		var list *llm.ModelList
-		list, err = up.Models(mctx)
-		cancel()
-		if err == nil {
-			fmt.Fprintf(stdout, "upstream: %s: ok, %d models\n", upstreamShown(c), len(list.Data))
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stdout, "upstream: %s: %s\n", upstreamShown(c), termText(mcpclient.Redact(err.Error(), c.Secrets()), false))
-		problems++
-	}
+	problems += checkUpstreams(ctx, c, stdout)
 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tTRANSPORT\tSTATE\tTOOLS\tERROR")

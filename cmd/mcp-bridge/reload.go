@@ -16,7 +16,7 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/bridge"
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
-	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/openapi"
 )
@@ -76,7 +76,7 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 		// The old secrets stay hidden too: requests in flight use them.
 		r.setSecrets(append(c.Secrets(), r.cur.Secrets()...))
 	}
-	up, err := llm.NewClient(upstreamOptions(c, r.log))
+	router, err := newRouter(c, r.log)
 	if err != nil {
 		return r.refuse(ctx, why, err)
 	}
@@ -84,7 +84,7 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 	if err != nil {
 		return r.refuse(ctx, why, err)
 	}
-	if err := r.srv.Apply(serverSettings(c, up, authn)); err != nil {
+	if err := r.srv.Apply(serverSettings(c, router, authn)); err != nil {
 		_ = authn.Close()
 		return r.refuse(ctx, why, err)
 	}
@@ -123,9 +123,9 @@ func (r *reloader) refuse(ctx context.Context, why string, err error) bool {
 }
 
 // serverSettings are the bridge's options from the configuration.
-func serverSettings(c *config.Config, up bridge.Upstream, authn *auth.Authenticator) bridge.Options {
+func serverSettings(c *config.Config, router *route.Router, authn *auth.Authenticator) bridge.Options {
 	return bridge.Options{
-		Upstream: up, Auth: authn, Secrets: c.Secrets(), Version: version(),
+		Router: router, Auth: authn, Secrets: c.Secrets(), Version: version(),
 		MaxRounds: c.Tools.MaxRounds, Deadline: time.Duration(c.Tools.Deadline), Display: c.Tools.Display,
 		Keepalive: time.Duration(c.Tools.Keepalive), MaxParallel: c.Tools.MaxParallel,
 		MaxBodyBytes:          c.Limits.MaxBodyBytes,

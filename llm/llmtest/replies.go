@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -276,4 +277,24 @@ func streamChunks(w http.ResponseWriter, chunks [][]byte) {
 		}
 	}
 	writeEvent(w, []byte("[DONE]"))
+}
+
+// Silent sends nothing, not even the response's header, until the client
+// goes away or the server closes: an upstream busy before its first byte.
+func Silent() Reply {
+	return func(w http.ResponseWriter, r *http.Request, req Request) {
+		select {
+		case <-r.Context().Done():
+		case <-req.serverClosed:
+		}
+	}
+}
+
+// RateLimited answers 429 with a Retry-After header of seconds and an
+// OpenAI error body.
+func RateLimited(seconds int) Reply {
+	return func(w http.ResponseWriter, r *http.Request, req Request) {
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		Error(http.StatusTooManyRequests, "rate limited")(w, r, req)
+	}
 }

@@ -299,6 +299,7 @@ func (c *Config) Secrets() []string {
 	s := append([]string{c.Upstream.APIKey}, c.Auth.APIKeys...)
 	s = append(s, c.authSecrets()...)
 	s = append(s, c.stateSecrets()...)
+	s = append(s, c.upstreamSecrets()...)
 	for _, v := range c.Upstream.Headers {
 		s = append(s, v)
 	}

@@ -43,6 +43,12 @@ type Config struct {
 	Sampling Sampling `yaml:"sampling"`
 	Audit    Audit    `yaml:"audit"`
 	Metrics  Metrics  `yaml:"metrics"`
+
+	// Upstreams, when given, replace upstream; Models are model aliases
+	// (upstreams.go).
+	Upstreams []UpstreamEntry  `yaml:"upstreams"`
+	Models    map[string]Alias `yaml:"models"`
+
 	// Telemetry configures OpenTelemetry traces (telemetry.go).
 	Telemetry Telemetry `yaml:"telemetry"`
 	// State is what replicas share (state.go).
@@ -798,6 +804,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateState(where); err != nil {
 		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
+	}
+	if err := c.validateUpstreams(where); err != nil {
+		p = append(p, strings.Split(strings.ReplaceAll(err.Error(), where+": ", ""), "\n")...)
 	}
 	if err := c.validateAuth(where); err != nil {
 		// Already "FILE: line N: key: ...".

@@ -722,7 +722,7 @@ func TestExamplesLoad(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			c := mustLoad(t, path, getenvFrom(map[string]string{"OPENAI_API_KEY": "sk-test", "REMOTE_TOKEN": "rt-test", "MCP_BRIDGE_KEY": "example-key-0123456789abcdef"}))
+			c := mustLoad(t, path, getenvFrom(map[string]string{"OPENAI_API_KEY": "sk-test", "GEMINI_API_KEY": "gm-test", "REMOTE_TOKEN": "rt-test", "MCP_BRIDGE_KEY": "example-key-0123456789abcdef"}))
 			if len(c.Servers) == 0 {
 				t.Error("no servers")
 			}
