@@ -585,6 +585,11 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 	}
 	out := map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())}
+	if b, ok := s.opts.Tools.(interface {
+		Blocked() []mcpclient.BlockedTool
+	}); ok && len(b.Blocked()) > 0 {
+		out["blocked_tools"] = b.Blocked() // kept out by the guard, and why
+	}
 	if obsErr != nil {
 		// The audit log cannot write: what happens is not being recorded.
 		out["status"], code = "degraded", http.StatusServiceUnavailable

@@ -36,9 +36,9 @@ type Inspector interface {
 
 // BlockedTool is a tool the Inspector keeps out.
 type BlockedTool struct {
-	Name   string // the exposed name it would have
-	Server string
-	Reason string
+	Name   string `json:"name"` // the exposed name it would have
+	Server string `json:"server"`
+	Reason string `json:"reason"`
 }
 
 // Blocked returns the tools the Inspector keeps out of the current tool

@@ -102,29 +102,11 @@ var _ mcpclient.Inspector = (*Guard)(nil)
 // New checks opts and returns a Guard; with pinning on, it reads the pins
 // file (a missing file is an empty one).
 func New(opts Options) (*Guard, error) {
-	for _, f := range []struct{ key, v string }{{"secrets", opts.Secrets}, {"pii", opts.PII}} {
-		switch f.v {
-		case "", Off, Log, Mask, Block:
-		default:
-			return nil, fmt.Errorf("guard.%s: expected off, log, mask or block, got %q", f.key, f.v)
-		}
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	switch opts.OnChange {
-	case "":
+	if opts.OnChange == "" {
 		opts.OnChange = Block
-	case Warn, Block:
-	default:
-		return nil, fmt.Errorf("guard.on_change: expected warn or block, got %q", opts.OnChange)
-	}
-	switch opts.Scan {
-	case "", Off, Warn, Block:
-	default:
-		return nil, fmt.Errorf("guard.scan: expected off, warn or block, got %q", opts.Scan)
-	}
-	for _, g := range opts.Approval {
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, fmt.Errorf("guard.approval: %q is not a valid glob: %w", g, err)
-		}
 	}
 	g := &Guard{opts: opts, log: opts.Logger, obs: opts.Observer, reported: map[string]string{}}
 	if g.log == nil {
@@ -133,25 +115,12 @@ func New(opts Options) (*Guard, error) {
 	if g.obs == nil {
 		g.obs = observe.Nop{}
 	}
-	for i, p := range opts.Patterns {
-		if p.Name == "" {
-			return nil, fmt.Errorf("guard.patterns[%d]: name is required", i)
+	for _, p := range opts.Patterns {
+		action := p.Action
+		if action == "" {
+			action = Mask
 		}
-		re, err := regexp.Compile(p.Regex)
-		if err != nil {
-			return nil, fmt.Errorf("guard.patterns[%d] (%s): regex: %w", i, p.Name, err)
-		}
-		if p.Regex == "" {
-			return nil, fmt.Errorf("guard.patterns[%d] (%s): regex is required", i, p.Name)
-		}
-		switch p.Action {
-		case "":
-			p.Action = Mask
-		case Log, Mask, Block:
-		default:
-			return nil, fmt.Errorf("guard.patterns[%d] (%s): action: expected log, mask or block, got %q", i, p.Name, p.Action)
-		}
-		g.patterns = append(g.patterns, compiledPattern{name: p.Name, action: p.Action, re: re})
+		g.patterns = append(g.patterns, compiledPattern{name: p.Name, action: action, re: regexp.MustCompile(p.Regex)})
 	}
 	if opts.Secrets != "" && opts.Secrets != Off {
 		rules, err := loadSecretRules()
@@ -168,6 +137,50 @@ func New(opts Options) (*Guard, error) {
 		g.pins = p
 	}
 	return g, nil
+}
+
+// Validate checks opts without reading any file. Its errors name the
+// configuration key ("guard.secrets: ...").
+func (o Options) Validate() error {
+	for _, f := range []struct{ key, v string }{{"secrets", o.Secrets}, {"pii", o.PII}} {
+		switch f.v {
+		case "", Off, Log, Mask, Block:
+		default:
+			return fmt.Errorf("guard.%s: expected off, log, mask or block, got %q", f.key, f.v)
+		}
+	}
+	switch o.OnChange {
+	case "", Warn, Block:
+	default:
+		return fmt.Errorf("guard.on_change: expected warn or block, got %q", o.OnChange)
+	}
+	switch o.Scan {
+	case "", Off, Warn, Block:
+	default:
+		return fmt.Errorf("guard.scan: expected off, warn or block, got %q", o.Scan)
+	}
+	for _, g := range o.Approval {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("guard.approval: %q is not a valid glob: %w", g, err)
+		}
+	}
+	for i, p := range o.Patterns {
+		if p.Name == "" {
+			return fmt.Errorf("guard.patterns[%d]: name is required", i)
+		}
+		if p.Regex == "" {
+			return fmt.Errorf("guard.patterns[%d] (%s): regex is required", i, p.Name)
+		}
+		if _, err := regexp.Compile(p.Regex); err != nil {
+			return fmt.Errorf("guard.patterns[%d] (%s): regex: %w", i, p.Name, err)
+		}
+		switch p.Action {
+		case "", Log, Mask, Block:
+		default:
+			return fmt.Errorf("guard.patterns[%d] (%s): action: expected log, mask or block, got %q", i, p.Name, p.Action)
+		}
+	}
+	return nil
 }
 
 // Pins returns the pins store; nil when pinning is off.

@@ -45,6 +45,8 @@ type Config struct {
 	Metrics  Metrics  `yaml:"metrics"`
 	// Telemetry configures OpenTelemetry traces (telemetry.go).
 	Telemetry Telemetry `yaml:"telemetry"`
+	// Guard is the guardrails' section (guard.go).
+	Guard Guard `yaml:"guard"`
 	// Roots are offered to MCP servers that ask for them: directories
 	// (made file:// URIs) or URIs.
 	Roots []string `yaml:"roots"`
@@ -789,6 +791,9 @@ func (c *Config) validate() error {
 		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
 	if err := c.validateTelemetry(where); err != nil {
+		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
+	}
+	if err := c.validateGuard(where); err != nil {
 		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
 	if err := c.validateAuth(where); err != nil {

@@ -25,6 +25,7 @@ func RestartKeys(a, b *Config) []string {
 		{"audit", a.Audit, b.Audit},
 		{"metrics", a.Metrics, b.Metrics},
 		{"telemetry", a.Telemetry, b.Telemetry},
+		{"guard", a.Guard, b.Guard},
 	} {
 		if !reflect.DeepEqual(k.a, k.b) {
 			keys = append(keys, k.key)
