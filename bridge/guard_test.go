@@ -31,7 +31,7 @@ const (
 var testSecrets = []string{testAWSKey, testGitHubPAT, testJWT, "MIIEowIBAAKCAQEA"}
 
 // guardedHarness is newHarness with the registry guarded by g.
-func guardedHarness(t *testing.T, g *guard.Guard, servers []mcpclient.ServerConfig, replies ...llmtest.Reply) *harness {
+func guardedHarness(t *testing.T, g *guard.Guard, opts Options, servers []mcpclient.ServerConfig, replies ...llmtest.Reply) *harness {
 	t.Helper()
 	up := llmtest.NewServer(t, replies...)
 	client, err := llm.NewClient(llm.Options{BaseURL: up.URL, MaxRetries: -1})
@@ -53,7 +53,8 @@ func guardedHarness(t *testing.T, g *guard.Guard, servers []mcpclient.ServerConf
 	if err := reg.WaitReady(wctx); err != nil {
 		t.Fatalf("registry not ready: %v", err)
 	}
-	b, err := New(Options{Upstream: client, Tools: reg})
+	opts.Upstream, opts.Tools = client, reg
+	b, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func faceSession(t *testing.T, ctx context.Context, base string, opts *mcp.Clien
 
 func TestGuardMasksResultsOnEveryFace(t *testing.T) {
 	g := newTestGuard(t, guard.Options{Secrets: guard.Mask, PII: guard.Mask})
-	h := guardedHarness(t, g, []mcpclient.ServerConfig{inMemory("leaky", leakyServer(nil))},
+	h := guardedHarness(t, g, Options{}, []mcpclient.ServerConfig{inMemory("leaky", leakyServer(nil))},
 		llmtest.ToolCallCompletion(llmtest.Call{ID: "c1", Name: "leaky__dump", Arguments: `{}`}),
 		llmtest.Completion("done"))
 
@@ -158,7 +159,7 @@ func TestGuardMasksResultsOnEveryFace(t *testing.T) {
 func TestGuardBlocksAndScreensArguments(t *testing.T) {
 	received := make(chan string, 4)
 	g := newTestGuard(t, guard.Options{Secrets: guard.Block, PII: guard.Mask})
-	h := guardedHarness(t, g, []mcpclient.ServerConfig{inMemory("leaky", leakyServer(received))},
+	h := guardedHarness(t, g, Options{}, []mcpclient.ServerConfig{inMemory("leaky", leakyServer(received))},
 		llmtest.ToolCallCompletion(llmtest.Call{ID: "c1", Name: "leaky__dump", Arguments: `{}`}),
 		llmtest.Completion("done"))
 
@@ -262,7 +263,7 @@ func TestGuardPinnedToolThatChangesIsBlockedUntilApproved(t *testing.T) {
 	pins := filepath.Join(t.TempDir(), "pins.json")
 	g := newTestGuard(t, guard.Options{Pins: pins})
 	srv, describe := changingServer()
-	h := guardedHarness(t, g, []mcpclient.ServerConfig{inMemory("fs", srv)})
+	h := guardedHarness(t, g, Options{}, []mcpclient.ServerConfig{inMemory("fs", srv)})
 
 	if chat, face, oa := visibility(t, h, "fs__write_file"); !chat || !face || !oa {
 		t.Fatalf("before the change: chat %v, face %v, openapi %v; want it everywhere", chat, face, oa)
@@ -320,7 +321,7 @@ func TestGuardScanBlockKeepsPoisonedToolsOut(t *testing.T) {
 			})
 	}
 	g := newTestGuard(t, guard.Options{Scan: guard.Block})
-	h := guardedHarness(t, g, []mcpclient.ServerConfig{inMemory("p", s)})
+	h := guardedHarness(t, g, Options{}, []mcpclient.ServerConfig{inMemory("p", s)})
 	var names []string
 	for _, tl := range h.reg.Tools() {
 		names = append(names, tl.Name)
@@ -339,7 +340,7 @@ func TestGuardScanBlockKeepsPoisonedToolsOut(t *testing.T) {
 func TestGuardApprovalOnTheFaceAsksThroughElicitation(t *testing.T) {
 	g := newTestGuard(t, guard.Options{Approval: []string{"fs__write_*"}})
 	srv, _ := changingServer()
-	h := guardedHarness(t, g, []mcpclient.ServerConfig{inMemory("fs", srv)})
+	h := guardedHarness(t, g, Options{}, []mcpclient.ServerConfig{inMemory("fs", srv)})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 

@@ -54,6 +54,10 @@ type run struct {
 	grown    bool              // messages differ from what the client sent
 	reqID    string            // the request's id, for observers
 	rounds   int               // upstream rounds started
+	base     int               // messages[:base] came from the client (approval.go)
+
+	resume         *pausedRound // a round to resume, approved or denied (approval.go)
+	resumeApproved bool
 
 	usage   llm.Usage
 	records []toolRecord
@@ -81,6 +85,9 @@ var errDeadline = errors.New("tool loop deadline reached")
 func (r *run) loop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, r.s.opts.Deadline, errDeadline)
 	defer cancel()
+	if err := r.resumeApproval(ctx); err != nil {
+		return err
+	}
 
 	for round := 1; ; round++ {
 		res, err := r.round(ctx, round)
@@ -126,6 +133,11 @@ func (r *run) loop(ctx context.Context) error {
 				strings.Join(names, ", "), r.s.opts.MaxRounds))
 		}
 
+		if len(theirs) == 0 {
+			if paused, err := r.pauseForApproval(res, mine); paused || err != nil {
+				return err
+			}
+		}
 		outcomes, err := r.execute(ctx, mine)
 		if err != nil {
 			if errors.Is(context.Cause(ctx), errDeadline) {

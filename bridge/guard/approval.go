@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -45,10 +46,15 @@ func WithAsker(ctx context.Context, a Asker) context.Context {
 
 type approvedKey struct{}
 
-// WithApproved returns a context in which the call of tool has already
-// been approved by a person (the chat path asks before it calls).
-func WithApproved(ctx context.Context, tool string) context.Context {
-	return context.WithValue(ctx, approvedKey{}, tool)
+// WithApproved returns a context in which calls of the named tools have
+// already been approved by a person (the chat path asks before it calls).
+func WithApproved(ctx context.Context, tools ...string) context.Context {
+	return context.WithValue(ctx, approvedKey{}, slices.Clone(tools))
+}
+
+// Approved is WithApproved, for callers that know the Guard.
+func (g *Guard) Approved(ctx context.Context, tools ...string) context.Context {
+	return WithApproved(ctx, tools...)
 }
 
 // approvalSchema is the form an elicitation asks: one yes/no field.
@@ -68,7 +74,7 @@ func (g *Guard) approve(ctx context.Context, t mcpclient.Tool, args json.RawMess
 	if !g.NeedsApproval(t.Name) {
 		return ""
 	}
-	if tool, _ := ctx.Value(approvedKey{}).(string); tool == t.Name {
+	if tools, _ := ctx.Value(approvedKey{}).([]string); slices.Contains(tools, t.Name) {
 		return ""
 	}
 	var (

@@ -272,6 +272,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	reg := newRegistry(c, log, hooks)
 	opts := serverSettings(c, up, authn)
 	opts.Tools, opts.Logger, opts.Shutdown, opts.Observer = reg, log, abortCtx, obs.observer()
+	opts.Approver = g
 	srv, err = bridge.New(opts)
 	if err != nil {
 		_ = authn.Close()
