@@ -271,3 +271,35 @@ func TestMaskMergesOverlaps(t *testing.T) {
 		t.Errorf("mask = %q", got)
 	}
 }
+
+func TestSecretsDeepInALongText(t *testing.T) {
+	g, _ := newGuard(t, Options{Secrets: Mask})
+	filler := strings.Repeat("İstanbul, Straße, ünïcode: a line of ordinary text\n", 2000)
+	text := filler + "config:\n  password = \"Zq8vT3kP9mW2xR7n\"\n  aws = " + awsKey + "\n" + filler + githubPAT
+	got, fs := g.inspectText(text)
+	want := filler + "config:\n  password = [REDACTED:hashicorp-tf-password]\n  aws = [REDACTED:aws-access-token]\n" + filler + "[REDACTED:github-pat]"
+	if got != want {
+		t.Errorf("masked text differs from the text with the three secrets replaced (findings %+v):\n%s", fs, strings.ReplaceAll(got, filler, "..."))
+	}
+}
+
+func TestWindowsCoverTheLinesAroundKeywords(t *testing.T) {
+	var lines []string
+	for i := range 20 {
+		lines = append(lines, strings.Repeat("x", i))
+	}
+	lines[10] = "the KEY is here"
+	text := strings.Join(lines, "\n")
+	w := windows(text, asciiLower(text), []string{"key"})
+	if len(w) != 1 {
+		t.Fatalf("windows = %v", w)
+	}
+	got := text[w[0][0]:w[0][1]]
+	want := strings.Join(lines[10-windowLines:10+windowLines+1], "\n") + "\n"
+	if got != want {
+		t.Errorf("window = %q, want %q", got, want)
+	}
+	if w := windows("key", "key", []string{"key"}); len(w) != 1 || w[0] != [2]int{0, 3} {
+		t.Errorf("one-line text: %v", w)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type secretRule struct {
 	requires []string // ids of the rules that must also match
 	// auxiliary rules are parts of composite rules, never reported alone.
 	auxiliary bool
+	// multiline rules (a private key's body) run over the whole text;
+	// the others only near their keywords (see windows).
+	multiline bool
 }
 
 // secretRules is the whole set, in a stable order (by id).
@@ -69,8 +73,9 @@ var loadSecretRules = sync.OnceValues(func() (*secretRules, error) {
 		if r.Regex == nil {
 			continue // a rule about file paths alone
 		}
+		src := r.Regex.String()
 		sr := secretRule{id: id, re: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: lower(r.Keywords),
-			allow: r.Allowlists, auxiliary: r.SkipReport}
+			allow: r.Allowlists, auxiliary: r.SkipReport, multiline: strings.Contains(src, `[\s\S`) || strings.Contains(src, "(?s")}
 		for _, req := range r.RequiredRules {
 			sr.requires = append(sr.requires, req.RuleID)
 		}
@@ -97,7 +102,7 @@ type span struct {
 // find returns the secrets in text, as spans (possibly overlapping),
 // in no particular order.
 func (s *secretRules) find(text string) []span {
-	lowerText := strings.ToLower(text)
+	lowerText := asciiLower(text)
 	var out []span
 	for i := range s.rules {
 		r := &s.rules[i]
@@ -133,6 +138,91 @@ func (s *secretRules) findRule(r *secretRule, text, lowerText string) []span {
 		return nil
 	}
 	var out []span
+	if len(r.keywords) == 0 || r.multiline {
+		return s.matchRule(r, text, 0, out)
+	}
+	ws := windows(text, lowerText, r.keywords)
+	covered := 0
+	for _, w := range ws {
+		covered += w[1] - w[0]
+	}
+	if covered > len(text)/2 {
+		return s.matchRule(r, text, 0, out) // one scan is cheaper than many
+	}
+	for _, w := range ws {
+		out = s.matchRule(r, text[w[0]:w[1]], w[0], out)
+	}
+	return out
+}
+
+// windowLines is how many lines around a line with a keyword a rule's
+// match may reach.
+const windowLines = 3
+
+// windows returns the parts of text (as [start, end) offsets) that a rule
+// with keywords needs to look at: every line holding one of them, with
+// windowLines lines on each side, overlapping parts merged. Rules look
+// only there, so that one keyword in a long text does not cost a scan of
+// all of it. lowerText is text lower-cased byte for byte (asciiLower).
+func windows(text, lowerText string, keywords []string) [][2]int {
+	var hits []int
+	for _, k := range keywords {
+		for from := 0; ; {
+			i := strings.Index(lowerText[from:], k)
+			if i < 0 {
+				break
+			}
+			hits = append(hits, from+i)
+			from += i + len(k)
+		}
+	}
+	slices.Sort(hits)
+	var out [][2]int
+	for _, h := range hits {
+		if len(out) > 0 && h < out[len(out)-1][1] {
+			continue // inside the last window
+		}
+		start := h
+		for range windowLines + 1 {
+			start = strings.LastIndexByte(text[:start], '\n')
+			if start < 0 {
+				break
+			}
+		}
+		start++ // after the newline, or 0
+		end := h
+		for range windowLines + 1 {
+			i := strings.IndexByte(text[end:], '\n')
+			if i < 0 {
+				end = len(text)
+				break
+			}
+			end += i + 1
+		}
+		if len(out) > 0 && start <= out[len(out)-1][1] {
+			out[len(out)-1][1] = max(out[len(out)-1][1], end)
+			continue
+		}
+		out = append(out, [2]int{start, end})
+	}
+	return out
+}
+
+// asciiLower lower-cases the ASCII letters of s, keeping every byte
+// where it was (strings.ToLower may not).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// matchRule runs r's regex over text, a part of the whole text starting
+// at offset, and appends what it finds to out.
+func (s *secretRules) matchRule(r *secretRule, text string, offset int, out []span) []span {
 	for _, m := range r.re.FindAllStringSubmatchIndex(text, -1) {
 		start, end := m[0], m[1]
 		match := text[start:end]
@@ -158,7 +248,7 @@ func (s *secretRules) findRule(r *secretRule, text, lowerText string) []span {
 		if allowedBy(s.global, secret, match, line) || allowedBy(r.allow, secret, match, line) {
 			continue
 		}
-		out = append(out, span{start: start, end: end, rule: r.id})
+		out = append(out, span{start: offset + start, end: offset + end, rule: r.id})
 	}
 	return out
 }
