@@ -392,6 +392,10 @@ func TestGuardApprovalOnTheFaceAsksThroughElicitation(t *testing.T) {
 	if err != nil || !res.IsError || !strings.Contains(toolText(t, res), "needs a person's approval") {
 		t.Errorf("no elicitation: %+v, %v", res, err)
 	}
+	// The OpenAPI face has no one to ask.
+	if status, _, body := do(t, "POST", h.srv.URL+"/tools/fs__write_file", nil, `{"path":"/tmp/x"}`); !strings.Contains(body, "needs a person's approval") || strings.Contains(body, "written") {
+		t.Errorf("openapi: %d %s", status, body)
+	}
 	// Tools that need no approval are not asked about.
 	before := asked.Load()
 	res, err = faceSession(t, ctx, h.srv.URL, answer(true)).CallTool(ctx, &mcp.CallToolParams{Name: "fs__read_file", Arguments: args})

@@ -590,6 +590,10 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		}
 	}
 	_ = tw.Flush()
+	for _, b := range reg.Blocked() {
+		fmt.Fprintf(stdout, "problem: tool %s of %s is blocked: %s\n", termText(b.Name, false), termText(b.Server, false), termText(b.Reason, false))
+		problems++
+	}
 	if problems > 0 {
 		fmt.Fprintf(stdout, "%d problem(s)\n", problems)
 		return exitError(1)
