@@ -50,6 +50,7 @@ type pausedRound struct {
 	extra     []json.RawMessage // messages of the earlier rounds, which the client never saw
 	assistant json.RawMessage   // the round's assistant message
 	calls     []llm.ToolCall    // the bridge's calls of the round
+	theirs    []llm.ToolCall    // the client's calls of the round, returned to it once the bridge's ran
 	needs     []string          // the tools that need approval
 	size      int64
 	expires   time.Time
@@ -187,7 +188,7 @@ func (r *run) resumeFrom(stripped []json.RawMessage) {
 // pauseForApproval pauses the round when one of calls needs approval: it
 // remembers the round and ends the answer with the question. It reports
 // whether it did; the error is that of writing the answer.
-func (r *run) pauseForApproval(res *roundResult, calls []llm.ToolCall) (bool, error) {
+func (r *run) pauseForApproval(res *roundResult, calls, theirs []llm.ToolCall) (bool, error) {
 	ap := r.s.opts.Approver
 	if ap == nil {
 		return false, nil
@@ -202,7 +203,7 @@ func (r *run) pauseForApproval(res *roundResult, calls []llm.ToolCall) (bool, er
 		return false, nil
 	}
 	p := &pausedRound{code: strings.ToUpper(rand.Text()[:6]), owner: r.owner, conv: r.conv, base: r.base,
-		extra: slices.Clone(r.messages[r.base:]), assistant: assistantMessage(res, res.calls), calls: calls, needs: needs}
+		extra: slices.Clone(r.messages[r.base:]), assistant: assistantMessage(res, res.calls), calls: calls, theirs: theirs, needs: needs}
 	if !r.s.approvals.put(p) {
 		return true, r.stop("The model wants to run tools that need your approval, but this conversation is too large to hold while waiting for it. Nothing was run.")
 	}
@@ -225,11 +226,13 @@ func (r *run) pauseForApproval(res *roundResult, calls []llm.ToolCall) (bool, er
 }
 
 // resumeApproval runs the paused round a reply resumed: its tool messages
-// join the conversation and the loop goes on.
-func (r *run) resumeApproval(ctx context.Context) error {
+// join the conversation and the loop goes on, or, when the round called
+// the client's tools too, those are returned to the client as in any
+// mixed turn (done is then true: the answer is complete).
+func (r *run) resumeApproval(ctx context.Context) (done bool, err error) {
 	p := r.resume
 	if p == nil {
-		return nil
+		return false, nil
 	}
 	r.resume = nil
 	action := "denied"
@@ -253,20 +256,29 @@ func (r *run) resumeApproval(ctx context.Context) error {
 	}
 	outcomes, err := r.execute(ctx, run)
 	if err != nil {
-		return err
+		return false, err
 	}
 	byID := map[string]toolOutcome{}
 	for _, o := range outcomes {
 		byID[o.call.ID] = o
 	}
+	var toolMsgs []json.RawMessage
 	for _, c := range p.calls {
 		o, ran := byID[c.ID]
 		if !ran {
 			o = toolOutcome{call: c, isError: true, text: fmt.Sprintf("Error: the user denied the call to %s; it was not run. Do not call it again unless the user asks.", c.Name)}
 		}
-		r.messages = append(r.messages, toolMessage(o))
+		toolMsgs = append(toolMsgs, toolMessage(o))
 	}
-	return nil
+	if len(p.theirs) > 0 {
+		if !r.s.pending.put(r.owner, r.conv, p.theirs, p.assistant, toolMsgs) {
+			r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
+				"calls", len(p.calls))
+		}
+		return true, r.out.finish("tool_calls", p.theirs, r.usage)
+	}
+	r.messages = append(r.messages, toolMsgs...)
+	return false, nil
 }
 
 // shownArguments are a call's arguments as the question shows them: on

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -227,5 +228,54 @@ func TestApprovalsExpireAndAreBounded(t *testing.T) {
 	}
 	if len(a.rounds) != 0 || a.total != 0 {
 		t.Errorf("held after expiry: %d rounds, %d bytes", len(a.rounds), a.total)
+	}
+}
+
+// TestChatApprovalOfAMixedTurn: a round that also calls a client tool
+// pauses whole; once approved, the bridge's call runs and the client's is
+// returned to it, and its follow-up gets the bridge's half spliced in.
+func TestChatApprovalOfAMixedTurn(t *testing.T) {
+	g := newTestGuard(t, guard.Options{Approval: []string{"fs__write_*"}})
+	var log callLog
+	h := guardedHarness(t, g, Options{Approver: g},
+		[]mcpclient.ServerConfig{inMemory("fs", recordingServer(&log, "write_file"))},
+		llmtest.ToolCallCompletion(llmtest.Call{ID: "b1", Name: "fs__write_file", Arguments: `{"path":"/tmp/m"}`},
+			llmtest.Call{ID: "k1", Name: "get_weather", Arguments: `{"city":"Oslo"}`}))
+	clientTools := []map[string]any{{"type": "function", "function": map[string]any{"name": "get_weather", "parameters": map[string]any{"type": "object"}}}}
+	send := func(msgs []map[string]any) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"model": "m", "messages": msgs, "tools": clientTools})
+		status, v := h.postJSON(string(body))
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %v", status, v)
+		}
+		return v["choices"].([]any)[0].(map[string]any)
+	}
+	user := map[string]any{"role": "user", "content": "note and weather"}
+	q := send([]map[string]any{user})
+	question := q["message"].(map[string]any)["content"].(string)
+	if q["finish_reason"] != "stop" || !strings.Contains(question, "fs__write_file") || len(log.all()) != 0 {
+		t.Fatalf("question: %v", q)
+	}
+	a := send([]map[string]any{user, {"role": "assistant", "content": question}, {"role": "user", "content": "approve"}})
+	calls, _ := a["message"].(map[string]any)["tool_calls"].([]any)
+	if a["finish_reason"] != "tool_calls" || len(calls) != 1 || !strings.Contains(fmt.Sprint(calls[0]), "get_weather") {
+		t.Fatalf("after approve: %v", a)
+	}
+	if len(log.all()) != 1 {
+		t.Fatalf("the bridge's call ran %d times", len(log.all()))
+	}
+	// The client answers its call; the bridge's result is spliced back in.
+	h.up.Add(llmtest.Completion("Noted; it is sunny."))
+	f := send([]map[string]any{user, {"role": "assistant", "content": question}, {"role": "user", "content": "approve"},
+		{"role": "assistant", "content": "", "tool_calls": calls},
+		{"role": "tool", "tool_call_id": "k1", "content": "sunny"}})
+	if f["message"].(map[string]any)["content"] != "Noted; it is sunny." {
+		t.Errorf("final: %v", f)
+	}
+	reqs := h.up.Requests()
+	tm := reqs[len(reqs)-1].ToolMessages()
+	if len(tm) != 2 || !strings.Contains(fmt.Sprint(tm[0]["content"]), "write_file got") || tm[1]["content"] != "sunny" {
+		t.Errorf("upstream tool messages = %v", tm)
 	}
 }

@@ -85,7 +85,7 @@ var errDeadline = errors.New("tool loop deadline reached")
 func (r *run) loop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, r.s.opts.Deadline, errDeadline)
 	defer cancel()
-	if err := r.resumeApproval(ctx); err != nil {
+	if done, err := r.resumeApproval(ctx); done || err != nil {
 		return err
 	}
 
@@ -133,10 +133,8 @@ func (r *run) loop(ctx context.Context) error {
 				strings.Join(names, ", "), r.s.opts.MaxRounds))
 		}
 
-		if len(theirs) == 0 {
-			if paused, err := r.pauseForApproval(res, mine); paused || err != nil {
-				return err
-			}
+		if paused, err := r.pauseForApproval(res, mine, theirs); paused || err != nil {
+			return err
 		}
 		outcomes, err := r.execute(ctx, mine)
 		if err != nil {
