@@ -32,7 +32,7 @@ func (g *Guard) NeedsApproval(name string) bool {
 }
 
 // Asker asks a person whether a call may run: true for yes. An error
-// means no one could be asked.
+// means no one could be asked. A nil Asker is never asked.
 type Asker func(ctx context.Context, tool string, args json.RawMessage) (bool, error)
 
 type askerKey struct{}

@@ -40,7 +40,8 @@ const (
 	// Block (above): the tool is kept out of every face.
 )
 
-// Pattern is a rule of the configuration's own.
+// Pattern is a rule of the configuration's own; the zero value is
+// invalid (Validate says why).
 type Pattern struct {
 	// Name is the rule name reported and shown in masks. Required.
 	Name string
@@ -79,7 +80,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Guard applies Options. Its methods are safe for concurrent use.
+// Guard applies Options. Create it with New (the zero value is not
+// usable). Its methods are safe for concurrent use.
 type Guard struct {
 	opts     Options
 	log      *slog.Logger

@@ -28,7 +28,8 @@ import (
 // The file is read again before every write, and written whole to a
 // temporary file renamed over it, so that the bridge and mcp-bridge pins
 // approve, in other processes, never see half a file. Its methods are
-// safe for concurrent use.
+// safe for concurrent use. Create it with OpenPins; the zero value has no
+// file and is not usable.
 type Pins struct {
 	path string
 
@@ -36,7 +37,8 @@ type Pins struct {
 	tools map[string]*Pin // the file as last read or written
 }
 
-// Definition is what a pin covers of a tool.
+// Definition is what a pin covers of a tool (see DefinitionOf). Its zero
+// value is a tool without name, description or schemas.
 type Definition struct {
 	Name         string          `json:"name"`
 	Description  string          `json:"description"`
@@ -44,7 +46,7 @@ type Definition struct {
 	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
 }
 
-// Pin is one tool of the pins file.
+// Pin is one tool of the pins file, as the file holds it.
 type Pin struct {
 	Server     string     `json:"server"`
 	Hash       string     `json:"hash"`
@@ -241,7 +243,8 @@ func (p *Pins) Check(t mcpclient.Tool) (string, error) {
 	return state, err
 }
 
-// Entry is one tool of List.
+// Entry is one tool of List: its zero value is an unchanged tool with no
+// name.
 type Entry struct {
 	Name   string
 	Server string

@@ -59,7 +59,8 @@ func hiddenRune(r rune) bool {
 	return false
 }
 
-// ScanFinding is one poisoning check that a definition fails.
+// ScanFinding is one poisoning check that a definition fails; the zero
+// value names no check.
 type ScanFinding struct {
 	Check string // one of the Scan constants
 	Where string // "description", "title", "input schema" or "output schema"

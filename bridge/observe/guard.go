@@ -28,8 +28,10 @@ type GuardEvent struct {
 	// card-number, iban, a pattern's name, a scan check; for approvals,
 	// "approval".
 	Rule string
-	// Action is what was done: log, mask, block or warn; for approvals
-	// approved, denied or required (no one could be asked).
+	// Action is what was done: log, mask, block or warn; for pins,
+	// approved too (mcp-bridge pins approve); for approvals asked (a chat
+	// answer put the question), approved, denied or required (no one
+	// could be asked).
 	Action string
 	// Tool and Server are the tool concerned, when there is one.
 	Tool, Server string
