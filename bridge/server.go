@@ -160,18 +160,19 @@ type Options struct {
 // snapshot, so that a request in flight finishes with the settings it
 // started with.
 type Server struct {
-	opts      Options                  // the settings of this view (the root's: those of New)
-	settings  *atomic.Pointer[Options] // the current settings, shared by every view
-	config    *atomic.Pointer[ConfigStatus]
-	log       *slog.Logger
-	echo      *echo.Echo
-	tools     *toolCache
-	pending   *pendingTurns
-	approvals *approvals // chat rounds waiting for approval
-	events    *events
-	obs       observe.Observer // the feed and Options.Observer
-	face      *face            // nil when Tools is not a Registry
-	origin    *originPolicy
+	opts     Options                  // the settings of this view (the root's: those of New)
+	settings *atomic.Pointer[Options] // the current settings, shared by every view
+	config   *atomic.Pointer[ConfigStatus]
+	log      *slog.Logger
+	echo     *echo.Echo
+	tools    *toolCache
+	pending  *pendingTurns
+	events   *events
+	obs      observe.Observer // the feed and Options.Observer
+	face     *face            // nil when Tools is not a Registry
+	origin   *originPolicy
+
+	approvals *approvals // chat rounds waiting for approval (approval.go)
 }
 
 // New returns a Server with opts' zero values replaced by defaults.
@@ -184,16 +185,16 @@ func New(opts Options) (*Server, error) {
 		opts.Limits = &auth.Limits{Limiter: auth.NewMemoryLimiter(nil)}
 	}
 	s := &Server{
-		opts:      opts,
-		settings:  new(atomic.Pointer[Options]),
-		config:    new(atomic.Pointer[ConfigStatus]),
-		log:       log,
-		tools:     &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
-		pending:   newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
-		approvals: newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
-		origin:    newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
-		events:    newEvents(log),
+		opts:     opts,
+		settings: new(atomic.Pointer[Options]),
+		config:   new(atomic.Pointer[ConfigStatus]),
+		log:      log,
+		tools:    &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
+		pending:  newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
+		origin:   newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
+		events:   newEvents(log),
 	}
+	s.approvals = newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes)
 	s.obs = observe.Multi(s.events, opts.Observer)
 	if opts.Observer != nil {
 		// The servers already up when the bridge is made have had their
