@@ -107,3 +107,11 @@ func (r *Registry) inspectResult(ctx context.Context, t Tool, res *mcp.CallToolR
 func (r *Registry) blockedReason(name string) (string, bool) {
 	return r.blockedReasonIn(r.snap.Load(), name)
 }
+
+// IdentityOf returns the caller's name given with WithIdentity; "" when
+// none was (an anonymous caller), so that an Inspector can say whose call
+// it screened.
+func IdentityOf(ctx context.Context) string {
+	name, _ := ctx.Value(identityKey{}).(string)
+	return name
+}

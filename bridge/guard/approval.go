@@ -95,7 +95,7 @@ func (g *Guard) approve(ctx context.Context, t mcpclient.Tool, args json.RawMess
 	case !yes:
 		outcome = Denied
 	}
-	g.obs.Guard(ctx, &observe.GuardEvent{Kind: observe.GuardApproval, Rule: "approval", Action: outcome, Tool: t.Name, Server: t.Server, Where: "arguments"})
+	g.obs.Guard(ctx, &observe.GuardEvent{Identity: mcpclient.IdentityOf(ctx), Kind: observe.GuardApproval, Rule: "approval", Action: outcome, Tool: t.Name, Server: t.Server, Where: "arguments"})
 	switch outcome {
 	case Required:
 		return fmt.Sprintf("Error: %s needs a person's approval before it runs, and this client could not be asked (%v). Use a client that supports elicitation, or the chat endpoint.", t.Name, err)

@@ -346,7 +346,8 @@ func blocking(fs []finding) (finding, bool) {
 // report tells the observer of findings.
 func (g *Guard) report(ctx context.Context, t mcpclient.Tool, where string, fs []finding) {
 	for _, f := range fs {
-		g.obs.Guard(ctx, &observe.GuardEvent{Kind: f.kind, Rule: f.rule, Action: f.action, Tool: t.Name, Server: t.Server, Where: where})
+		g.obs.Guard(ctx, &observe.GuardEvent{Identity: mcpclient.IdentityOf(ctx), Kind: f.kind, Rule: f.rule, Action: f.action,
+			Tool: t.Name, Server: t.Server, Where: where})
 	}
 }
 

@@ -303,3 +303,14 @@ func TestWindowsCoverTheLinesAroundKeywords(t *testing.T) {
 		t.Errorf("one-line text: %v", w)
 	}
 }
+
+func TestEventsNameTheCaller(t *testing.T) {
+	g, rec := newGuard(t, Options{Secrets: Log, Approval: []string{"fs__*"}})
+	ctx := mcpclient.WithIdentity(context.Background(), "alice")
+	g.Result(ctx, testTool, textResult(githubPAT))
+	g.Arguments(ctx, testTool, json.RawMessage(`{}`), nil)
+	ev := rec.all()
+	if len(ev) != 2 || ev[0].Identity != "alice" || ev[1].Identity != "alice" || ev[1].Kind != observe.GuardApproval {
+		t.Errorf("events = %+v, want both of alice", ev)
+	}
+}
