@@ -19,11 +19,12 @@ const EventToolBlocked = "tool_blocked"
 // so that one Inspector applies to all of them. Its methods are called
 // concurrently and must be safe for concurrent use.
 type Inspector interface {
-	// Admit is asked about every tool each time the registry's tool list
-	// is rebuilt. It returns "" to serve the tool, or why it is kept out:
-	// such a tool is neither listed nor callable. It is called with the
+	// Admit is asked about the tools each time the registry's tool list
+	// is rebuilt. It returns, for each tool, "" to serve it or why it is
+	// kept out: such a tool is neither listed nor callable. A result of
+	// another length (nil) serves them all. It is called with the
 	// registry's rebuild lock held and must not call the registry.
-	Admit(t Tool) string
+	Admit(tools []Tool) []string
 	// Arguments is asked before t is called with args, a JSON object, on
 	// behalf of c (nil when the call has no Caller). It returns the
 	// arguments to send, and "" to go on, or the text of the tool error

@@ -23,10 +23,14 @@ type inspector struct {
 	callers []mcpclient.Caller
 }
 
-func (in *inspector) Admit(t mcpclient.Tool) string {
+func (in *inspector) Admit(tools []mcpclient.Tool) []string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.block[t.Name]
+	out := make([]string, len(tools))
+	for i, t := range tools {
+		out[i] = in.block[t.Name]
+	}
+	return out
 }
 
 func (in *inspector) setBlock(name, reason string) {

@@ -551,7 +551,7 @@ func (r *Registry) rebuildLocked() []Event {
 			continue
 		}
 		t := srcs[i].tool
-		tool := Tool{
+		tools = append(tools, Tool{
 			Name:         n,
 			Server:       srcs[i].server,
 			Original:     t.Original,
@@ -562,15 +562,23 @@ func (r *Registry) rebuildLocked() []Event {
 			Def:          t.Def,
 			def:          t.def,
 			reader:       t.reader,
-		}
-		if r.opts.Inspector != nil {
-			if reason := r.opts.Inspector.Admit(tool); reason != "" {
-				blocked = append(blocked, BlockedTool{Name: n, Server: tool.Server, Reason: reason})
-				r.known[n] = tool.Server
+		})
+	}
+	var reasons []string
+	if r.opts.Inspector != nil {
+		reasons = r.opts.Inspector.Admit(tools)
+	}
+	if len(reasons) == len(tools) {
+		admitted := tools[:0:0]
+		for i, tool := range tools {
+			if reasons[i] == "" {
+				admitted = append(admitted, tool)
 				continue
 			}
+			blocked = append(blocked, BlockedTool{Name: tool.Name, Server: tool.Server, Reason: reasons[i]})
+			r.known[tool.Name] = tool.Server
 		}
-		tools = append(tools, tool)
+		tools = admitted
 	}
 	slices.SortFunc(tools, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(blocked, func(a, b BlockedTool) int { return strings.Compare(a.Name, b.Name) })

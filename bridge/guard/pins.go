@@ -200,47 +200,75 @@ const (
 	PinNotPinned = "unpinned" // the file could not be written: not pinned
 )
 
-// Check compares t with its pin: a tool seen for the first time is
-// pinned (PinNew), one as pinned is PinSame, one that differs is
-// PinChanged and its definition is kept as the change to approve. The
-// error is that of writing the file (the state is then PinNotPinned for
-// a new tool, PinChanged for a changed one).
-func (p *Pins) Check(t mcpclient.Tool) (string, error) {
-	def := DefinitionOf(t)
-	hash := def.Hash()
+// CheckAll compares each tool with its pin and returns their states,
+// in order: a tool seen for the first time is pinned (PinNew), one as
+// pinned is PinSame, one that differs is PinChanged and its definition
+// is kept as the change to approve. The file is written once, when
+// something was new. The error is that of writing it (new tools are
+// then PinNotPinned).
+func (p *Pins) CheckAll(tools []mcpclient.Tool) ([]string, error) {
+	defs := make([]Definition, len(tools))
+	hashes := make([]string, len(tools))
+	for i, t := range tools {
+		defs[i] = DefinitionOf(t)
+		hashes[i] = defs[i].Hash()
+	}
+	states := make([]string, len(tools))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pin, ok := p.tools[t.Name]; ok {
-		if pin.Hash == hash {
-			return PinSame, nil
-		}
-		if pin.Changed != nil && pin.Changed.Hash == hash {
-			return PinChanged, nil
-		}
-	}
-	state := PinSame
-	err := p.update(func(tools map[string]*Pin) bool {
-		pin, ok := tools[t.Name]
+	// What the file said when last read decides most rebuilds without
+	// reading it again.
+	fresh := true
+	for i, t := range tools {
+		pin, ok := p.tools[t.Name]
 		switch {
-		case !ok:
-			tools[t.Name] = &Pin{Server: t.Server, Hash: hash, PinnedAt: time.Now().UTC(), Definition: def}
-			state = PinNew
-			return true
-		case pin.Hash == hash:
-			state = PinSame
-			return false
-		case pin.Changed != nil && pin.Changed.Hash == hash:
-			state = PinChanged
-			return false
+		case ok && pin.Hash == hashes[i]:
+			states[i] = PinSame
+		case ok && pin.Changed != nil && pin.Changed.Hash == hashes[i]:
+			states[i] = PinChanged
+		default:
+			fresh = false
 		}
-		pin.Changed = &Change{Hash: hash, SeenAt: time.Now().UTC(), Definition: def}
-		state = PinChanged
-		return true
-	})
-	if err != nil && state == PinNew {
-		state = PinNotPinned
 	}
-	return state, err
+	if fresh {
+		return states, nil
+	}
+	now := time.Now().UTC()
+	err := p.update(func(file map[string]*Pin) bool {
+		changed := false
+		for i, t := range tools {
+			pin, ok := file[t.Name]
+			switch {
+			case !ok:
+				file[t.Name] = &Pin{Server: t.Server, Hash: hashes[i], PinnedAt: now, Definition: defs[i]}
+				states[i] = PinNew
+				changed = true
+			case pin.Hash == hashes[i]:
+				states[i] = PinSame
+			case pin.Changed != nil && pin.Changed.Hash == hashes[i]:
+				states[i] = PinChanged
+			default:
+				pin.Changed = &Change{Hash: hashes[i], SeenAt: now, Definition: defs[i]}
+				states[i] = PinChanged
+				changed = true
+			}
+		}
+		return changed
+	})
+	if err != nil {
+		for i := range states {
+			if states[i] == PinNew || states[i] == "" {
+				states[i] = PinNotPinned
+			}
+		}
+	}
+	return states, err
+}
+
+// Check is CheckAll of one tool.
+func (p *Pins) Check(t mcpclient.Tool) (string, error) {
+	states, err := p.CheckAll([]mcpclient.Tool{t})
+	return states[0], err
 }
 
 // Entry is one tool of List: its zero value is an unchanged tool with no
