@@ -279,3 +279,29 @@ func TestChatApprovalOfAMixedTurn(t *testing.T) {
 		t.Errorf("upstream tool messages = %v", tm)
 	}
 }
+
+// TestChatApprovalWithTheBuiltinModel: the built-in model's calls pause
+// for approval like any model's, and resume to its answer.
+func TestChatApprovalWithTheBuiltinModel(t *testing.T) {
+	g := newTestGuard(t, guard.Options{Approval: []string{"fs__write_*"}})
+	var log callLog
+	h := guardedHarness(t, g, Options{Approver: g}, []mcpclient.ServerConfig{inMemory("fs", recordingServer(&log, "write_file"))})
+	send := func(msgs []map[string]any) string {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"model": BuiltinModel, "messages": msgs})
+		status, v := h.postJSON(string(body))
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %v", status, v)
+		}
+		return v["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)["content"].(string)
+	}
+	user := map[string]any{"role": "user", "content": `/fs__write_file {"path":"/tmp/b"}`}
+	question := send([]map[string]any{user})
+	if !strings.Contains(question, "Approval needed") || len(log.all()) != 0 {
+		t.Fatalf("question = %q", question)
+	}
+	answer := send([]map[string]any{user, {"role": "assistant", "content": question}, {"role": "user", "content": "approve"}})
+	if !strings.Contains(answer, `write_file got {"path":"/tmp/b"}`) || len(log.all()) != 1 {
+		t.Errorf("answer = %q, %d calls", answer, len(log.all()))
+	}
+}
