@@ -78,6 +78,8 @@ func (s *Server) chat(c echo.Context) error {
 	if msgs := s.pending.splice(r.owner, stripped); !sameSlice(msgs, cr.messages) {
 		r.messages, r.grown = msgs, true
 	}
+	r.base = len(r.messages)
+	r.resumeFrom(stripped) // a reply to an approval question (approval.go)
 
 	id, created := "chatcmpl-"+rand.Text(), time.Now().Unix()
 	var col *collector

@@ -177,6 +177,10 @@ func (e *events) ServerState(_ context.Context, ev mcpclient.Event) {
 		a.Type = "server_up"
 	case "down":
 		a.Type = "server_down"
+	case mcpclient.EventToolBlocked:
+		a.Type, a.Tool = ev.Kind, ev.Tool
+		e.publish(a)
+		return
 	case mcpclient.EventToolsChanged, mcpclient.EventResourcesChanged, mcpclient.EventPromptsChanged:
 		a.Type = ev.Kind
 	default:

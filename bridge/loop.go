@@ -60,6 +60,10 @@ type run struct {
 	grown     bool              // messages differ from what the client sent
 	reqID     string            // the request's id, for observers
 	rounds    int               // upstream rounds started
+	base      int               // messages[:base] came from the client (approval.go)
+
+	resume         *pausedRound // a round to resume, approved or denied (approval.go)
+	resumeApproved bool
 
 	usage   llm.Usage
 	records []toolRecord
@@ -87,6 +91,9 @@ var errDeadline = errors.New("tool loop deadline reached")
 func (r *run) loop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, r.s.opts.Deadline, errDeadline)
 	defer cancel()
+	if done, err := r.resumeApproval(ctx); done || err != nil {
+		return err
+	}
 
 	for round := 1; ; round++ {
 		res, err := r.round(ctx, round)
@@ -132,6 +139,9 @@ func (r *run) loop(ctx context.Context) error {
 				strings.Join(names, ", "), r.s.opts.MaxRounds))
 		}
 
+		if paused, err := r.pauseForApproval(res, mine, theirs); paused || err != nil {
+			return err
+		}
 		outcomes, err := r.execute(ctx, mine)
 		if err != nil {
 			if errors.Is(context.Cause(ctx), errDeadline) {

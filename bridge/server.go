@@ -159,6 +159,9 @@ type Options struct {
 	// closing the connections, so that no answer is cut without a word.
 	// nil means requests are never ended this way.
 	Shutdown context.Context
+	// Approver decides which chat tool calls wait for a person's approval
+	// (see approval.go). nil means none do.
+	Approver Approver
 	// Observer is told of what happens (chat requests, tool calls on
 	// every face, refusals, HTTP and upstream requests, servers, reloads),
 	// besides the activity feed, which always is. A *observe.Metrics in it
@@ -186,6 +189,8 @@ type Server struct {
 	obs      observe.Observer // the feed and Options.Observer
 	face     *face            // nil when Tools is not a Registry
 	origin   *originPolicy
+
+	approvals *approvals // chat rounds waiting for approval (approval.go)
 }
 
 // New returns a Server with opts' zero values replaced by defaults.
@@ -208,6 +213,7 @@ func New(opts Options) (*Server, error) {
 		events:   newEvents(log, opts.Feed),
 	}
 	s.pending.store, s.pending.log = opts.Turns, log
+	s.approvals = newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes)
 	s.obs = observe.Multi(s.events, opts.Observer)
 	if opts.Observer != nil {
 		// The servers already up when the bridge is made have had their
@@ -613,6 +619,11 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 	}
 	out := map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())}
+	if b, ok := s.opts.Tools.(interface {
+		Blocked() []mcpclient.BlockedTool
+	}); ok && len(b.Blocked()) > 0 {
+		out["blocked_tools"] = b.Blocked() // kept out by the guard, and why
+	}
 	if obsErr != nil {
 		// The audit log cannot write: what happens is not being recorded.
 		out["status"], code = "degraded", http.StatusServiceUnavailable

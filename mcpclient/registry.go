@@ -128,6 +128,10 @@ type Options struct {
 	// and, lower-cased, to the _meta of tools/call requests on every
 	// transport. nil adds none.
 	Propagate func(ctx context.Context, h http.Header)
+	// Inspector, when set, decides which tools are served and screens
+	// every call's arguments and result (see [Inspector]). nil serves
+	// every usable tool and passes calls as they are.
+	Inspector Inspector
 }
 
 // withDefaults returns a copy of o (nil allowed) with zero values replaced.
@@ -168,6 +172,7 @@ type Event struct {
 	Kind   string // EventUp, EventDown or EventToolsChanged
 	Err    string // why the server went down; "" otherwise
 	Tools  int    // the server's tool count after the change
+	Tool   string // the tool an EventToolBlocked is about
 }
 
 // Tool is one tool of the registry.
@@ -222,6 +227,7 @@ type snapshot struct {
 	tools   []Tool
 	index   map[string]int // exposed name -> position in tools
 	version uint64
+	blocked []BlockedTool // kept out by the Inspector, sorted by name
 }
 
 // Registry aggregates the tools of a set of MCP servers and calls them. Its
@@ -353,15 +359,34 @@ func (r *Registry) Call(ctx context.Context, name string, args json.RawMessage) 
 		return nil, err
 	}
 	defer s.leave()
-	if t.reader {
-		res, err := s.readResourceResult(ctx, argv)
-		if err != nil {
-			return nil, err
-		}
-		out := ResultText(res, s.opts.MaxResultBytes)
-		return &out, nil
+	res, err := r.callOn(ctx, s, t, name, argv)
+	if err != nil {
+		return nil, err
 	}
-	return s.call(ctx, r.life, name, t.Original, argv)
+	out := ResultText(res, s.opts.MaxResultBytes)
+	return &out, nil
+}
+
+// callOn runs one call of t on s, its arguments and result screened by
+// the Inspector.
+func (r *Registry) callOn(ctx context.Context, s *server, t Tool, name string, argv json.RawMessage) (*mcp.CallToolResult, error) {
+	argv, refused := r.inspectArguments(ctx, t, argv)
+	if refused != nil {
+		return refused, nil
+	}
+	var (
+		res *mcp.CallToolResult
+		err error
+	)
+	if t.reader {
+		res, err = s.readResourceResult(ctx, argv)
+	} else {
+		res, err = s.callRaw(ctx, r.life, name, t.Original, argv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.inspectResult(ctx, t, res), nil
 }
 
 // CallTool is Call with the result as the server sent it (content of every
@@ -373,10 +398,7 @@ func (r *Registry) CallTool(ctx context.Context, name string, args json.RawMessa
 		return nil, err
 	}
 	defer s.leave()
-	if t.reader {
-		return s.readResourceResult(ctx, argv)
-	}
-	return s.callRaw(ctx, r.life, name, t.Original, argv)
+	return r.callOn(ctx, s, t, name, argv)
 }
 
 // resolve finds the server of a tool and checks its arguments.
@@ -384,6 +406,9 @@ func (r *Registry) resolve(name string, args json.RawMessage) (*server, Tool, js
 	set := r.set.Load()
 	t, ok := r.Lookup(name)
 	if !ok {
+		if reason, blocked := r.blockedReason(name); blocked {
+			return nil, Tool{}, nil, fmt.Errorf("calling tool %q: %w: it is blocked: %s", name, ErrUnknownTool, reason)
+		}
 		r.mu.Lock()
 		srvName, known := r.known[name]
 		r.mu.Unlock()
@@ -486,6 +511,14 @@ func (r *Registry) emit(e Event) {
 // rebuild recomputes the tool snapshot from the servers' current tools and
 // publishes it, with a new version, when it differs from the current one.
 func (r *Registry) rebuild() {
+	for _, ev := range r.rebuildLocked() {
+		r.emit(ev)
+	}
+}
+
+// rebuildLocked is rebuild under the lock; it returns the events to send
+// once the lock is released.
+func (r *Registry) rebuildLocked() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	type src struct {
@@ -515,6 +548,7 @@ func (r *Registry) rebuild() {
 	r.checks = checks
 	names := assignNames(entries)
 	tools := make([]Tool, 0, len(entries))
+	var blocked []BlockedTool
 	for i, n := range names {
 		if n == "" {
 			continue
@@ -533,17 +567,56 @@ func (r *Registry) rebuild() {
 			reader:       t.reader,
 		})
 	}
+	var reasons []string
+	if r.opts.Inspector != nil {
+		reasons = r.opts.Inspector.Admit(tools)
+	}
+	if len(reasons) == len(tools) {
+		admitted := tools[:0:0]
+		for i, tool := range tools {
+			if reasons[i] == "" {
+				admitted = append(admitted, tool)
+				continue
+			}
+			blocked = append(blocked, BlockedTool{Name: tool.Name, Server: tool.Server, Reason: reasons[i]})
+			r.known[tool.Name] = tool.Server
+		}
+		tools = admitted
+	}
 	slices.SortFunc(tools, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(blocked, func(a, b BlockedTool) int { return strings.Compare(a.Name, b.Name) })
 	old := r.snap.Load()
-	if slices.EqualFunc(old.tools, tools, equalTool) {
-		return
+	var events []Event
+	for _, b := range blocked {
+		if reason, was := r.blockedReasonIn(old, b.Name); !was || reason != b.Reason {
+			r.log.Warn("tool blocked", "server", b.Server, "tool", b.Name, "reason", b.Reason)
+			events = append(events, Event{Server: b.Server, Kind: EventToolBlocked, Tool: b.Name, Err: b.Reason})
+		}
+	}
+	if slices.EqualFunc(old.tools, tools, equalTool) && slices.Equal(old.blocked, blocked) {
+		return events
 	}
 	index := make(map[string]int, len(tools))
 	for i, t := range tools {
 		index[t.Name] = i
 		r.known[t.Name] = t.Server
 	}
-	r.snap.Store(&snapshot{tools: tools, index: index, version: old.version + 1})
+	version := old.version
+	if !slices.EqualFunc(old.tools, tools, equalTool) {
+		version++
+	}
+	r.snap.Store(&snapshot{tools: tools, index: index, version: version, blocked: blocked})
+	return events
+}
+
+// blockedReasonIn is blockedReason in snapshot s.
+func (r *Registry) blockedReasonIn(s *snapshot, name string) (string, bool) {
+	for _, b := range s.blocked {
+		if b.Name == name {
+			return b.Reason, true
+		}
+	}
+	return "", false
 }
 
 func equalTool(a, b Tool) bool {

@@ -528,18 +528,6 @@ func (s *server) stopped(closeErr error) {
 	s.reg.rebuildFeatures()
 }
 
-// call runs one tool call on the server and converts its result to text.
-// name is the exposed name, used in errors the model reads; life is the
-// registry's lifetime.
-func (s *server) call(ctx, life context.Context, name, original string, args json.RawMessage) (*Result, error) {
-	res, err := s.callRaw(ctx, life, name, original, args)
-	if err != nil {
-		return nil, err
-	}
-	r := ResultText(res, s.opts.MaxResultBytes)
-	return &r, nil
-}
-
 // callRaw runs one tool call on the server and returns its result as the
 // server sent it. The call is made for the Caller of ctx, if any: what the
 // server sends during the call goes to it.

@@ -41,6 +41,7 @@ type Metrics struct {
 	serverUp         *prometheus.GaugeVec
 	tools            *prometheus.GaugeVec
 	reloads          *prometheus.CounterVec
+	guard            *prometheus.CounterVec // see guard.go
 }
 
 var _ Observer = (*Metrics)(nil)
@@ -77,6 +78,7 @@ func NewMetrics(opts *MetricsOptions) *Metrics {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.upstreamRequests, m.upstreamDuration, m.toolCalls, m.toolDuration,
 		m.tokens, m.activeStreams, m.serverUp, m.tools, m.reloads)
+	m.guard = newGuardCounter(m.reg)
 	// Counters that are zero until something happens are still shown.
 	m.tokens.WithLabelValues("prompt")
 	m.tokens.WithLabelValues("completion")

@@ -57,6 +57,8 @@ type Observer interface {
 	// ConfigReload reports a configuration reload: applied (ok) or
 	// refused with the reason.
 	ConfigReload(ctx context.Context, ok bool, reason string)
+	// Guard reports what the guardrails found or decided (see GuardEvent).
+	Guard(ctx context.Context, e *GuardEvent)
 }
 
 // Tool call outcomes.
@@ -214,6 +216,7 @@ func (Nop) HTTPRequest(context.Context, *HTTPRecord)                            
 func (Nop) ActiveStreams(context.Context, int)                                    {}
 func (Nop) ServerState(context.Context, mcpclient.Event)                          {}
 func (Nop) ConfigReload(context.Context, bool, string)                            {}
+func (Nop) Guard(context.Context, *GuardEvent)                                    {}
 
 // Multi returns an Observer that tells each of obs in turn (nil ones are
 // skipped; Multis are flattened). With none it returns Nop; with one, that one.
@@ -311,6 +314,12 @@ func (m multi) ServerState(ctx context.Context, ev mcpclient.Event) {
 func (m multi) ConfigReload(ctx context.Context, ok bool, reason string) {
 	for _, o := range m {
 		o.ConfigReload(ctx, ok, reason)
+	}
+}
+
+func (m multi) Guard(ctx context.Context, e *GuardEvent) {
+	for _, o := range m {
+		o.Guard(ctx, e)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge"
+	"github.com/mcp-bridge/mcp-bridge/bridge/guard"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/openapi"
@@ -73,6 +74,7 @@ var commandSummaries = map[string]string{
 	"check":     "check [-c FILE]\n\nValidate the config, connect every server and the upstream, and report; exit 1 on problems.",
 	"resources": "resources [-c FILE] [--json] [URI]\n\nList resources and templates, or read one.",
 	"prompts":   "prompts [-c FILE] [--json] [NAME [JSON-ARGS]]\n\nList prompts, or get one with arguments.",
+	"pins":      pinsHelp,
 }
 
 // commandHelp is the help of a command: what it does, its flags and the
@@ -165,6 +167,7 @@ type registryHooks struct {
 	onWarning         func(openapi.Warning) // warnings of the specs' loads, which are logged in any case
 	onResourceUpdated func(context.Context, *mcp.ResourceUpdatedNotificationParams)
 	caller            mcpclient.Caller
+	inspector         mcpclient.Inspector // the guard; nil for none
 }
 
 // newRegistry builds the registry of the configured servers: mcpServers
@@ -184,6 +187,7 @@ func newRegistry(c *config.Config, log *slog.Logger, h registryHooks) *mcpclient
 		DefaultCaller:       h.caller,
 		Roots:               roots(c),
 		Propagate:           propagate(c),
+		Inspector:           h.inspector,
 	})
 }
 
@@ -246,6 +250,12 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 			srv.ResourceUpdated(ctx, p)
 		},
 	}
+	g, err := newGuard(c, log, obs.observer())
+	if err != nil {
+		_ = authn.Close()
+		return err
+	}
+	hooks.inspector = g
 	reg := newRegistry(c, log, hooks)
 	opts := serverSettings(c, router, authn)
 	opts.Tools, opts.Logger, opts.Shutdown, opts.Observer = reg, log, abortCtx, obs.observer()
@@ -257,6 +267,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	if shared != nil {
 		defer shared.Close()
 	}
+	opts.Approver = g
 	srv, err = bridge.New(opts)
 	if err != nil {
 		_ = authn.Close()
@@ -299,6 +310,7 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 	regCtx, stopReg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopReg()
 	reg.Start(regCtx)
+	watchPins(regCtx, g, reg, log)
 
 	if c.Metrics.Listen != "" {
 		if err := obs.serveMetrics(regCtx, c.Metrics.Listen, log); err != nil {
@@ -393,13 +405,18 @@ func connect(ctx context.Context, cfgPath string, stderr io.Writer) (*config.Con
 		mu       sync.Mutex
 		warnings []string
 	)
+	g, err := newGuard(c, log, &cliGuardAudit{c: c, stderr: stderr})
+	if err != nil {
+		return nil, nil, err
+	}
 	reg := newRegistry(c, log, registryHooks{
 		onWarning: func(w openapi.Warning) {
 			mu.Lock()
 			defer mu.Unlock()
 			warnings = append(warnings, w.String())
 		},
-		caller: cliCaller{},
+		caller:    cliCaller{},
+		inspector: g,
 	})
 	reg.Start(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -464,6 +481,7 @@ func warnDown(reg *mcpclient.Registry, stderr io.Writer) {
 			fmt.Fprintf(stderr, "warning: server %s is %s: %s\n", termText(s.Name, false), s.State, termText(s.Error, false))
 		}
 	}
+	warnBlocked(reg, stderr)
 }
 
 // firstLine is the first line of s, cut to max runes.
@@ -503,6 +521,8 @@ func callCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr 
 	}
 	defer reg.Close()
 	start := time.Now()
+	// A call that needs approval is asked about on the terminal.
+	ctx = guard.WithAsker(ctx, terminalAsker(approvalInput(len(pos) == 2 && pos[1] == "-"), stderr))
 	res, err := reg.Call(ctx, name, json.RawMessage(argText))
 	auditCLICall(c, ctx, reg, name, json.RawMessage(argText), time.Since(start), res, err, stderr)
 	if err != nil {
@@ -554,6 +574,10 @@ func checkCmd(ctx context.Context, cfgPath string, args []string, stdout, stderr
 		}
 	}
 	_ = tw.Flush()
+	for _, b := range reg.Blocked() {
+		fmt.Fprintf(stdout, "problem: tool %s of %s is blocked: %s\n", termText(b.Name, false), termText(b.Server, false), termText(b.Reason, false))
+		problems++
+	}
 	if problems > 0 {
 		fmt.Fprintf(stdout, "%d problem(s)\n", problems)
 		return exitError(1)

@@ -54,6 +54,8 @@ Usage:
   mcp-bridge [-c FILE] prompts [--json] [NAME [JSON]]
                                             list prompts, or get one with arguments
   mcp-bridge [-c FILE] check                validate the config, connect every server, report
+  mcp-bridge [-c FILE] pins list | approve [TOOL...]
+                                            show changed tool definitions, or approve them
   mcp-bridge hash-key KEY | -               print the sha256: form of a key for auth.keys
   mcp-bridge version                        print the version
 
@@ -99,6 +101,8 @@ func runCommand(ctx context.Context, cmd, cfgPath string, rest []string, stdout,
 		return checkCmd(ctx, cfgPath, rest, stdout, stderr)
 	case "hash-key":
 		return hashKeyCmd(rest, os.Stdin, stdout, stderr)
+	case "pins":
+		return pinsCmd(cfgPath, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mcp-bridge", version())
 		return nil

@@ -94,6 +94,14 @@ func (o *observers) serveMetrics(ctx context.Context, addr string, log *slog.Log
 	return nil
 }
 
+// cliIdentity is who runs a command, as the audit log names them.
+func cliIdentity() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "local:" + u.Username
+	}
+	return "local"
+}
+
 // auditCLICall writes the audit line of a tool call made by the call
 // command (face "cli"), when the config keeps an audit log. The identity
 // is the local user who ran it.
@@ -108,10 +116,7 @@ func auditCLICall(c *config.Config, ctx context.Context, reg *mcpclient.Registry
 		return
 	}
 	defer a.Close()
-	who := "local"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		who = "local:" + u.Username
-	}
+	who := cliIdentity()
 	rec := &observe.ToolCallRecord{ToolCallStart: observe.ToolCallStart{RequestID: "cli-" + rand.Text(), Identity: who,
 		Face: observe.FaceCLI, Tool: tool, Arguments: args}, Duration: d}
 	for _, t := range reg.Tools() {

@@ -53,6 +53,8 @@ type Config struct {
 	Telemetry Telemetry `yaml:"telemetry"`
 	// State is what replicas share (state.go).
 	State State `yaml:"state"`
+	// Guard is the guardrails' section (guard.go).
+	Guard Guard `yaml:"guard"`
 	// Roots are offered to MCP servers that ask for them: directories
 	// (made file:// URIs) or URIs.
 	Roots []string `yaml:"roots"`
@@ -807,6 +809,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateUpstreams(where); err != nil {
 		p = append(p, strings.Split(strings.ReplaceAll(err.Error(), where+": ", ""), "\n")...)
+	}
+	if err := c.validateGuard(where); err != nil {
+		p = append(p, strings.TrimPrefix(err.Error(), where+": "))
 	}
 	if err := c.validateAuth(where); err != nil {
 		// Already "FILE: line N: key: ...".

@@ -26,6 +26,7 @@ func RestartKeys(a, b *Config) []string {
 		{"metrics", a.Metrics, b.Metrics},
 		{"telemetry", a.Telemetry, b.Telemetry},
 		{"state", a.State, b.State},
+		{"guard", a.Guard, b.Guard},
 	} {
 		if !reflect.DeepEqual(k.a, k.b) {
 			keys = append(keys, k.key)

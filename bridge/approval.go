@@ -1,0 +1,298 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
+	"github.com/mcp-bridge/mcp-bridge/llm"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// Approval of tool calls in chat.
+//
+// A round whose bridge calls include one that needs a person's approval
+// (Options.Approver) does not run them: the answer ends with an assistant
+// message that shows the calls and asks the user to reply "approve" or
+// "deny", with an approval code. The round is remembered, bound to the
+// caller (callerID) and to the conversation that led to it, and expires
+// with PendingTTL. When the same caller's next request carries the reply
+// as its last user message, after the question and the same conversation,
+// the round resumes as if it had not paused: approved, its calls run (the
+// approved ones with the Approver's leave); denied, the calls that needed
+// approval get a tool message saying so and the others run; either way the
+// loop goes on with the model. Any other request, another caller's above
+// all, approves nothing. Each decision is reported to the observers.
+
+// Approver decides which chat tool calls wait for a person's yes; the
+// guard is one.
+type Approver interface {
+	// NeedsApproval reports whether calls of the exposed tool name do.
+	NeedsApproval(tool string) bool
+	// Approved returns ctx with calls of tools approved, for the registry.
+	Approved(ctx context.Context, tools ...string) context.Context
+}
+
+// pausedRound is a round waiting for approval.
+type pausedRound struct {
+	code      string
+	owner     string
+	conv      [sha256.Size]byte // the client's conversation before the question
+	base      int               // how many messages of the conversation came from the client
+	extra     []json.RawMessage // messages of the earlier rounds, which the client never saw
+	assistant json.RawMessage   // the round's assistant message
+	calls     []llm.ToolCall    // the bridge's calls of the round
+	theirs    []llm.ToolCall    // the client's calls of the round, returned to it once the bridge's ran
+	needs     []string          // the tools that need approval
+	size      int64
+	expires   time.Time
+}
+
+// approvals holds paused rounds: at most max, each at most maxEntry
+// bytes, all together at most maxTotal (the oldest go first), each for
+// ttl. It is safe for concurrent use.
+type approvals struct {
+	ttl      time.Duration
+	max      int
+	maxEntry int64
+	maxTotal int64
+	now      func() time.Time
+
+	mu     sync.Mutex
+	rounds []*pausedRound // oldest first
+	total  int64
+}
+
+func newApprovals(ttl time.Duration, max int, maxEntry, maxTotal int64) *approvals {
+	return &approvals{ttl: ttl, max: max, maxEntry: maxEntry, maxTotal: maxTotal, now: time.Now}
+}
+
+// put keeps p; false when it is larger than an entry may be.
+func (a *approvals) put(p *pausedRound) bool {
+	p.size = int64(len(p.assistant))
+	for _, m := range p.extra {
+		p.size += int64(len(m))
+	}
+	if p.size > a.maxEntry {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	p.expires = now.Add(a.ttl)
+	a.evict(now)
+	for len(a.rounds) > 0 && (len(a.rounds) >= a.max || a.total+p.size > a.maxTotal) {
+		a.total -= a.rounds[0].size
+		a.rounds = a.rounds[1:]
+	}
+	a.rounds = append(a.rounds, p)
+	a.total += p.size
+	return true
+}
+
+// evict drops expired rounds. a.mu is held.
+func (a *approvals) evict(now time.Time) {
+	for len(a.rounds) > 0 && now.After(a.rounds[0].expires) {
+		a.total -= a.rounds[0].size
+		a.rounds = a.rounds[1:]
+	}
+}
+
+// take removes and returns owner's newest round paused after conversation
+// conv whose code is code ("" matches any); nil when there is none.
+func (a *approvals) take(owner string, conv [sha256.Size]byte, code string) *pausedRound {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.evict(a.now())
+	for i := len(a.rounds) - 1; i >= 0; i-- {
+		p := a.rounds[i]
+		if p.owner != owner || p.conv != conv || (code != "" && !strings.EqualFold(code, p.code)) {
+			continue
+		}
+		a.rounds = append(a.rounds[:i], a.rounds[i+1:]...)
+		a.total -= p.size
+		return p
+	}
+	return nil
+}
+
+// approvalReplyRE is a user's reply to an approval question.
+var approvalReplyRE = regexp.MustCompile(`(?i)^\s*(approve|approved|deny|denied)(?:\s*[:,]?\s*([a-z0-9]{4,16}))?\s*[.!]?\s*$`)
+
+// approvalReply reads msgs' last message as a reply to an approval
+// question: ok when it is a user message that says approve or deny, with
+// the code it gives ("" for none).
+func approvalReply(msgs []json.RawMessage) (approve bool, code string, ok bool) {
+	if len(msgs) < 2 {
+		return false, "", false
+	}
+	var m struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	if json.Unmarshal(msgs[len(msgs)-1], &m) != nil || m.Role != "user" {
+		return false, "", false
+	}
+	var text string
+	if json.Unmarshal(m.Content, &text) != nil {
+		var parts []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(m.Content, &parts) != nil {
+			return false, "", false
+		}
+		for _, p := range parts {
+			if p.Type == "text" {
+				text += p.Text
+			}
+		}
+	}
+	sub := approvalReplyRE.FindStringSubmatch(text)
+	if sub == nil {
+		return false, "", false
+	}
+	return strings.HasPrefix(strings.ToLower(sub[1]), "approve"), sub[2], true
+}
+
+// resumeFrom checks whether the request answers an approval question of
+// its caller; if so the paused round is taken and the conversation made
+// what it was at the pause. stripped are the client's messages without
+// the bridge's details blocks.
+func (r *run) resumeFrom(stripped []json.RawMessage) {
+	if r.s.opts.Approver == nil {
+		return
+	}
+	approve, code, ok := approvalReply(stripped)
+	if !ok {
+		return
+	}
+	p := r.s.approvals.take(r.owner, conversationHash(stripped[:len(stripped)-2]), code)
+	if p == nil {
+		return
+	}
+	n := min(p.base, len(r.messages)-2)
+	r.messages = append(append(r.messages[:n:n], p.extra...), p.assistant)
+	r.base, r.grown = n, true
+	r.resume, r.resumeApproved = p, approve
+}
+
+// pauseForApproval pauses the round when one of calls needs approval: it
+// remembers the round and ends the answer with the question. It reports
+// whether it did; the error is that of writing the answer.
+func (r *run) pauseForApproval(res *roundResult, calls, theirs []llm.ToolCall) (bool, error) {
+	ap := r.s.opts.Approver
+	if ap == nil {
+		return false, nil
+	}
+	var needs []string
+	for _, c := range calls {
+		if ap.NeedsApproval(c.Name) && !containsString(needs, c.Name) {
+			needs = append(needs, c.Name)
+		}
+	}
+	if len(needs) == 0 {
+		return false, nil
+	}
+	p := &pausedRound{code: strings.ToUpper(rand.Text()[:6]), owner: r.owner, conv: r.conv, base: r.base,
+		extra: slices.Clone(r.messages[r.base:]), assistant: assistantMessage(res, res.calls), calls: calls, theirs: theirs, needs: needs}
+	if !r.s.approvals.put(p) {
+		return true, r.stop("The model wants to run tools that need your approval, but this conversation is too large to hold while waiting for it. Nothing was run.")
+	}
+	for _, name := range needs {
+		r.s.obs.Guard(context.Background(), &observe.GuardEvent{RequestID: r.reqID, Identity: identity(r.p),
+			Kind: observe.GuardApproval, Rule: "approval", Action: "asked", Tool: name, Server: r.s.serverOf(name), Where: "arguments"})
+	}
+	var b strings.Builder
+	b.WriteString(r.roundSeparator())
+	b.WriteString("Approval needed: the model wants to run\n")
+	for _, c := range calls {
+		mark := ""
+		if containsString(needs, c.Name) {
+			mark = " (needs approval)"
+		}
+		fmt.Fprintf(&b, "- %s%s with `%s`\n", c.Name, mark, mcpclient.Redact(shownArguments(c.Arguments), r.s.opts.Secrets))
+	}
+	fmt.Fprintf(&b, "\nReply **approve** to run it, or **deny** (approval code %s).", p.code)
+	return true, r.stop(b.String())
+}
+
+// resumeApproval runs the paused round a reply resumed: its tool messages
+// join the conversation and the loop goes on, or, when the round called
+// the client's tools too, those are returned to the client as in any
+// mixed turn (done is then true: the answer is complete).
+func (r *run) resumeApproval(ctx context.Context) (done bool, err error) {
+	p := r.resume
+	if p == nil {
+		return false, nil
+	}
+	r.resume = nil
+	action := "denied"
+	if r.resumeApproved {
+		action = "approved"
+	}
+	for _, name := range p.needs {
+		r.s.obs.Guard(ctx, &observe.GuardEvent{RequestID: r.reqID, Identity: identity(r.p), Kind: observe.GuardApproval,
+			Rule: "approval", Action: action, Tool: name, Server: r.s.serverOf(name), Where: "arguments"})
+	}
+	run := p.calls
+	if r.resumeApproved {
+		ctx = r.s.opts.Approver.Approved(ctx, p.needs...)
+	} else {
+		run = nil
+		for _, c := range p.calls {
+			if !containsString(p.needs, c.Name) {
+				run = append(run, c)
+			}
+		}
+	}
+	outcomes, err := r.execute(ctx, run)
+	if err != nil {
+		return false, err
+	}
+	byID := map[string]toolOutcome{}
+	for _, o := range outcomes {
+		byID[o.call.ID] = o
+	}
+	var toolMsgs []json.RawMessage
+	for _, c := range p.calls {
+		o, ran := byID[c.ID]
+		if !ran {
+			o = toolOutcome{call: c, isError: true, text: fmt.Sprintf("Error: the user denied the call to %s; it was not run. Do not call it again unless the user asks.", c.Name)}
+		}
+		toolMsgs = append(toolMsgs, toolMessage(o))
+	}
+	if len(p.theirs) > 0 {
+		if !r.s.pending.put(r.owner, r.conv, p.theirs, p.assistant, toolMsgs) {
+			r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
+				"calls", len(p.calls))
+		}
+		return true, r.out.finish("tool_calls", p.theirs, r.usage)
+	}
+	r.messages = append(r.messages, toolMsgs...)
+	return false, nil
+}
+
+// shownArguments are a call's arguments as the question shows them: on
+// one line, cut past 2000 bytes.
+func shownArguments(args string) string {
+	s := strings.TrimSpace(args)
+	if s == "" {
+		s = "{}"
+	}
+	s = strings.NewReplacer("\n", " ", "\r", " ", "`", "'").Replace(s)
+	if len(s) > 2000 {
+		s = strings.ToValidUTF8(s[:2000], "") + "..."
+	}
+	return s
+}
+
+func containsString(ss []string, s string) bool { return slices.Contains(ss, s) }
