@@ -100,8 +100,14 @@ func newTestGuard(t *testing.T, opts guard.Options) *guard.Guard {
 
 func faceSession(t *testing.T, ctx context.Context, base string, opts *mcp.ClientOptions) *mcp.ClientSession {
 	t.Helper()
+	return faceClientOf(t, ctx, base, opts, mcpclient.ProtocolVersion)
+}
+
+// faceClientOf connects a go-sdk client of revision version to /mcp.
+func faceClientOf(t *testing.T, ctx context.Context, base string, opts *mcp.ClientOptions, version string) *mcp.ClientSession {
+	t.Helper()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "guard-test", Version: "1"}, opts).Connect(ctx,
-		&mcp.StreamableClientTransport{Endpoint: base + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion})
+		&mcp.StreamableClientTransport{Endpoint: base + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,18 +385,23 @@ func TestGuardApprovalOnTheFaceAsksThroughElicitation(t *testing.T) {
 		}}
 	}
 	args := map[string]any{"path": "/tmp/x"}
-	res, err := faceSession(t, ctx, h.srv.URL, answer(true)).CallTool(ctx, &mcp.CallToolParams{Name: "fs__write_file", Arguments: args})
-	if err != nil || res.IsError || toolText(t, res) != "written" || asked.Load() != 1 {
-		t.Errorf("approved: %+v, %v, asked %d", res, err, asked.Load())
-	}
-	res, err = faceSession(t, ctx, h.srv.URL, answer(false)).CallTool(ctx, &mcp.CallToolParams{Name: "fs__write_file", Arguments: args})
-	if err != nil || !res.IsError || !strings.Contains(toolText(t, res), "denied") {
-		t.Errorf("denied: %+v, %v", res, err)
-	}
-	// A client without elicitation is told that approval is required.
-	res, err = faceSession(t, ctx, h.srv.URL, nil).CallTool(ctx, &mcp.CallToolParams{Name: "fs__write_file", Arguments: args})
-	if err != nil || !res.IsError || !strings.Contains(toolText(t, res), "needs a person's approval") {
-		t.Errorf("no elicitation: %+v, %v", res, err)
+	// A session is asked with a request, a stateless client through
+	// input_required.
+	for _, version := range []string{mcpclient.ProtocolVersion, statelessRevision} {
+		asked.Store(0)
+		res, err := faceClientOf(t, ctx, h.srv.URL, answer(true), version).CallTool(ctx, &mcp.CallToolParams{Name: "fs__write_file", Arguments: args})
+		if err != nil || res.IsError || toolText(t, res) != "written" || asked.Load() != 1 {
+			t.Errorf("%s: approved: %+v, %v, asked %d", version, res, err, asked.Load())
+		}
+		res, err = faceClientOf(t, ctx, h.srv.URL, answer(false), version).CallTool(ctx, &mcp.CallToolParams{Name: "fs__write_file", Arguments: args})
+		if err != nil || !res.IsError || !strings.Contains(toolText(t, res), "denied") {
+			t.Errorf("%s: denied: %+v, %v", version, res, err)
+		}
+		// A client without elicitation is told that approval is required.
+		res, err = faceClientOf(t, ctx, h.srv.URL, nil, version).CallTool(ctx, &mcp.CallToolParams{Name: "fs__write_file", Arguments: args})
+		if err != nil || !res.IsError || !strings.Contains(toolText(t, res), "needs a person's approval") {
+			t.Errorf("%s: no elicitation: %+v, %v", version, res, err)
+		}
 	}
 	// The OpenAPI face has no one to ask.
 	if status, _, body := do(t, "POST", h.srv.URL+"/tools/fs__write_file", nil, `{"path":"/tmp/x"}`); !strings.Contains(body, "needs a person's approval") || strings.Contains(body, "written") {
@@ -398,7 +409,7 @@ func TestGuardApprovalOnTheFaceAsksThroughElicitation(t *testing.T) {
 	}
 	// Tools that need no approval are not asked about.
 	before := asked.Load()
-	res, err = faceSession(t, ctx, h.srv.URL, answer(true)).CallTool(ctx, &mcp.CallToolParams{Name: "fs__read_file", Arguments: args})
+	res, err := faceSession(t, ctx, h.srv.URL, answer(true)).CallTool(ctx, &mcp.CallToolParams{Name: "fs__read_file", Arguments: args})
 	if err != nil || res.IsError || asked.Load() != before {
 		t.Errorf("read: %+v, %v, asked %d", res, err, asked.Load()-before)
 	}

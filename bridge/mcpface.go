@@ -552,8 +552,24 @@ func (c *faceCaller) leg(ctx context.Context) (*mcp.ServerSession, context.Conte
 	return c.ss, ctx
 }
 
+// can reports whether the client declared a capability (in its
+// request's _meta, for the stateless revision).
+func (c *faceCaller) can(has func(*mcp.ClientCapabilities) bool) bool {
+	c.mu.Lock()
+	ss := c.ss
+	c.mu.Unlock()
+	if ss == nil {
+		return false
+	}
+	ip := ss.InitializeParams()
+	return ip != nil && ip.Capabilities != nil && has(ip.Capabilities)
+}
+
 func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
 	if c.in != nil {
+		if !c.can(func(cc *mcp.ClientCapabilities) bool { return cc.Sampling != nil }) {
+			return nil, fmt.Errorf("sampling for %s: the client does not support sampling", server)
+		}
 		r, err := c.in.ask(ctx, "sampling", server, p)
 		if err != nil {
 			return nil, err
@@ -569,6 +585,9 @@ func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.Cr
 
 func (c *faceCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error) {
 	if c.in != nil {
+		if !c.can(func(cc *mcp.ClientCapabilities) bool { return cc.Elicitation != nil }) {
+			return nil, fmt.Errorf("elicitation for %s: the client does not support elicitation", server)
+		}
 		r, err := c.in.ask(ctx, "elicitation", server, p)
 		if err != nil {
 			return nil, err
