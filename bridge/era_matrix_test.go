@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,8 +142,20 @@ func refuse(method string) mcp.Middleware {
 // cancellation that reaches the server.
 func TestMCPEraMatrix(t *testing.T) {
 	old, cur := newEraServer(), newEraServer()
-	stateless := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return cur.statelessServer() },
-		&mcp.StreamableHTTPOptions{Stateless: true, PropagateRequestCancellation: true}))
+	// The bridge names each request's method and tool in the headers of
+	// the stateless revision (the server refuses a request without them).
+	var mu sync.Mutex
+	named := map[string]bool{}
+	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return cur.statelessServer() },
+		&mcp.StreamableHTTPOptions{Stateless: true, PropagateRequestCancellation: true})
+	stateless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.Header.Get("Mcp-Method") == "tools/call" {
+			mu.Lock()
+			named[r.Header.Get("Mcp-Name")] = true
+			mu.Unlock()
+		}
+		handler.ServeHTTP(w, r)
+	}))
 	t.Cleanup(stateless.Close)
 	// A server of both eras: go-sdk's, with its tools written for
 	// sessions.
@@ -161,6 +174,15 @@ func TestMCPEraMatrix(t *testing.T) {
 		}
 	}
 	downstream := map[string]*eraServer{"old": old, "new": cur}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tool := range []string{"tick", "sample", "elicit", "sleep"} {
+			if !named[tool] {
+				t.Errorf("no tools/call to the stateless server carried Mcp-Name: %s (saw %v)", tool, named)
+			}
+		}
+	})
 	for _, clientEra := range []string{mcpclient.ProtocolVersion, statelessRevision} {
 		for _, server := range []string{"old", "new"} {
 			t.Run(clientEra+"/"+server, func(t *testing.T) {

@@ -238,6 +238,10 @@ func TestMCPFaceStatelessHeaders(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, "proc__echo") {
 		t.Fatalf("tools/list: %d %s", status, body)
 	}
+	// The list says how long it stays fresh, for this caller only.
+	if !strings.Contains(body, `"ttlMs":30000`) || !strings.Contains(body, `"cacheScope":"private"`) {
+		t.Errorf("tools/list without ttlMs and a private scope: %s", body)
+	}
 	status, _, body = postMCP(t, h.srv.URL, list, nil)
 	if status != http.StatusBadRequest || !strings.Contains(body, "Mcp-Protocol-Version") || strings.Contains(body, "stateful") {
 		t.Errorf("without header: %d %s", status, body)

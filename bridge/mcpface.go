@@ -68,6 +68,11 @@ type face struct {
 	inputs inputCalls
 }
 
+// faceListTTL is the ttlMs the face gives its lists. Clients that listen
+// for changes (sessions, subscriptions/listen) hear of them at once; the
+// others list again after this long.
+const faceListTTL = 30 * time.Second
+
 // maxFaceViews bounds the go-sdk servers of the face: one per distinct
 // view. A request of a new view past it is refused.
 const maxFaceViews = 256
@@ -244,6 +249,12 @@ func newFaceView(f *face, p *auth.Principal) *faceView {
 		},
 		UnsubscribeHandler: func(ctx context.Context, req *mcp.UnsubscribeRequest) error {
 			return reg.Unsubscribe(ctx, req.Params.URI)
+		},
+		// Lists (and reads) stay fresh for faceListTTL, for this caller
+		// only: what a view lists depends on the caller's policy, so no
+		// shared cache may hand it to another.
+		SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) {
+			c.TTLMs, c.CacheScope = int(faceListTTL/time.Millisecond), "private"
 		},
 	})
 	// Every request sees the registry as it is now, even if the event

@@ -273,8 +273,9 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	}
 	var tools []serverTool
 	var feats features
+	var ttl time.Duration
 	if err == nil {
-		tools, err = listTools(connCtx, sess, s.cfg)
+		tools, ttl, err = listTools(connCtx, sess, s.cfg)
 		if err != nil {
 			err = errors.Join(err, closeSession(sess))
 		} else {
@@ -299,6 +300,17 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	s.ready(sess, a.notes, tools, feats)
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
+	// A server that says how long its list stays fresh (ttlMs) is listed
+	// again when that time is up, list_changed or not.
+	stale := time.NewTimer(time.Hour)
+	stale.Stop()
+	defer stale.Stop()
+	expire := func(ttl time.Duration) {
+		if ttl > 0 {
+			stale.Reset(max(ttl, minListTTL))
+		}
+	}
+	expire(ttl)
 	for {
 		select {
 		case err := <-done:
@@ -311,7 +323,10 @@ func (s *server) serve(ctx context.Context) time.Duration {
 			s.stopped(err)
 			return time.Since(readyAt)
 		case <-refresh:
-			s.refreshTools(connCtx, sess)
+			stale.Stop()
+			expire(s.refreshTools(connCtx, sess))
+		case <-stale.C:
+			expire(s.refreshTools(connCtx, sess))
 		case <-refreshFeats:
 			s.refreshFeatures(connCtx, sess)
 		}
@@ -327,15 +342,40 @@ func closeSession(sess *mcp.ClientSession) error {
 	return nil
 }
 
+// maxToolPages bounds the pages of one tools/list: a server whose cursors
+// never end is not listed forever.
+const maxToolPages = 1000
+
+// minListTTL is the shortest a server's ttlMs makes the registry wait
+// before it lists the server's tools again.
+const minListTTL = time.Second
+
 // listTools fetches every page of the server's tools and keeps the allowed
-// ones, in the server's order.
-func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) ([]serverTool, error) {
-	tools := []serverTool{}
+// ones, in the server's order. ttl is how long the server said its list
+// stays fresh (its first page's ttlMs; 0 when it said nothing).
+func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) (tools []serverTool, ttl time.Duration, err error) {
+	tools = []serverTool{}
 	seen := make(map[string]bool)
-	for t, err := range sess.Tools(ctx, nil) {
-		if err != nil {
-			return nil, fmt.Errorf("listing tools: %w", err)
+	var page []*mcp.Tool
+	cursor := ""
+	for n := 0; ; n++ {
+		if n == maxToolPages {
+			return nil, 0, fmt.Errorf("listing tools: more than %d pages", maxToolPages)
 		}
+		res, err := sess.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
+		if err != nil {
+			return nil, 0, fmt.Errorf("listing tools: %w", err)
+		}
+		if n == 0 {
+			ttl = time.Duration(res.TTLMs) * time.Millisecond
+		}
+		page = append(page, res.Tools...)
+		if res.NextCursor == "" {
+			break
+		}
+		cursor = res.NextCursor
+	}
+	for _, t := range page {
 		if t == nil || t.Name == "" || seen[t.Name] || !cfg.ToolAllowed(t.Name) {
 			continue
 		}
@@ -357,7 +397,7 @@ func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) (
 		st.def, _ = json.Marshal(t)
 		tools = append(tools, st)
 	}
-	return tools, nil
+	return tools, ttl, nil
 }
 
 // ready publishes a new session and its tools. The registry's lists take
@@ -389,18 +429,19 @@ func (s *server) ready(sess *mcp.ClientSession, notes *noteCounter, tools []serv
 	s.emit(Event{Server: s.cfg.Name, Kind: EventUp, Tools: len(tools)})
 }
 
-// refreshTools re-lists the tools after a list_changed notification. A
-// failure keeps the previous list: the session's end, if that is the cause,
-// is handled by serve.
-func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
+// refreshTools re-lists the tools after a list_changed notification or
+// when the list's ttlMs is up, and returns the new list's ttl. A failure
+// keeps the previous list and returns 0: the session's end, if that is the
+// cause, is handled by serve, and a list_changed asks again.
+func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) time.Duration {
 	lctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout)
 	defer cancel()
-	tools, err := listTools(lctx, sess, s.cfg)
+	tools, ttl, err := listTools(lctx, sess, s.cfg)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("mcp server: refreshing tool list failed", "error", s.red.redact(err.Error()))
 		}
-		return
+		return 0
 	}
 	s.mu.Lock()
 	changed := !slices.EqualFunc(s.tools, tools, equalServerTool)
@@ -409,11 +450,12 @@ func (s *server) refreshTools(ctx context.Context, sess *mcp.ClientSession) {
 	}
 	s.mu.Unlock()
 	if !changed {
-		return
+		return ttl
 	}
 	s.log.Info("mcp server: tool list changed", "tools", len(tools))
 	s.reg.rebuild()
 	s.emit(Event{Server: s.cfg.Name, Kind: EventToolsChanged, Tools: len(tools)})
+	return ttl
 }
 
 func equalServerTool(a, b serverTool) bool {
