@@ -461,3 +461,17 @@ func TestMCPFaceInputRequiredWire(t *testing.T) {
 		t.Fatal("the unanswered question never failed")
 	}
 }
+
+// TestMCPFaceMissingCapability: a stateless client that did not declare
+// sampling, calling a tool whose server asks for it, gets the revision's
+// MissingRequiredClientCapabilities error (-32021, HTTP 400) naming the
+// capability, rather than a result built on the refusal.
+func TestMCPFaceMissingCapability(t *testing.T) {
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{{Name: "doc", URL: wsServer(t, mcptest.NewFeatureServer("doc"))}})
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	status, _, body := postMCP(t, h.srv.URL, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"doc__work","arguments":{},`+meta+`}}`,
+		map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "tools/call", "Mcp-Name": "doc__work"})
+	if status != http.StatusBadRequest || !strings.Contains(body, "-32021") || !strings.Contains(body, `"requiredCapabilities":{`) || !strings.Contains(body, `"sampling":{}`) {
+		t.Errorf("%d %s", status, body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,10 +59,34 @@ type inputCall struct {
 	gone   chan struct{} // closed when the call is given up
 	once   sync.Once
 
-	mu    sync.Mutex
-	open  map[string]*inputAsk // sent to the client, awaiting answers
-	next  int
-	timer *time.Timer // while parked: gives the call up
+	mu      sync.Mutex
+	open    map[string]*inputAsk // sent to the client, awaiting answers
+	next    int
+	timer   *time.Timer             // while parked: gives the call up
+	missing *mcp.ClientCapabilities // what the server wanted that the client did not declare
+}
+
+// lacks records that the server asked for what the client did not
+// declare: the call's answer is then the revision's
+// MissingRequiredClientCapabilities error, whatever the server made of
+// the refusal.
+func (in *inputCall) lacks(c *mcp.ClientCapabilities) {
+	in.mu.Lock()
+	in.missing = c
+	in.mu.Unlock()
+}
+
+// missingError is the error of a call whose server needed a capability
+// the client did not declare, or nil.
+func (in *inputCall) missingError() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.missing == nil {
+		return nil
+	}
+	data, _ := json.Marshal(mcp.MissingRequiredClientCapabilityData{RequiredCapabilities: in.missing})
+	return &jsonrpc.Error{Code: mcp.CodeMissingRequiredClientCapabilities,
+		Message: "the tool's server needs a client capability this request did not declare", Data: data}
 }
 
 // inputAsk is one question of the downstream server.
@@ -126,6 +151,9 @@ func (ic *inputCalls) await(ctx context.Context, in *inputCall) (*mcp.CallToolRe
 	select {
 	case o := <-in.done:
 		in.end()
+		if err := in.missingError(); err != nil {
+			return nil, err
+		}
 		return o.res, o.err
 	case a := <-in.asks:
 		asks := map[string]*inputAsk{a.id: a}

@@ -579,6 +579,7 @@ func (c *faceCaller) can(has func(*mcp.ClientCapabilities) bool) bool {
 func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
 	if c.in != nil {
 		if !c.can(func(cc *mcp.ClientCapabilities) bool { return cc.Sampling != nil }) {
+			c.in.lacks(&mcp.ClientCapabilities{Sampling: &mcp.SamplingCapabilities{}})
 			return nil, fmt.Errorf("sampling for %s: the client does not support sampling", server)
 		}
 		r, err := c.in.ask(ctx, "sampling", server, p)
@@ -597,6 +598,7 @@ func (c *faceCaller) CreateMessage(ctx context.Context, server string, p *mcp.Cr
 func (c *faceCaller) Elicit(ctx context.Context, server string, p *mcp.ElicitParams) (*mcp.ElicitResult, error) {
 	if c.in != nil {
 		if !c.can(func(cc *mcp.ClientCapabilities) bool { return cc.Elicitation != nil }) {
+			c.in.lacks(&mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapabilities{}})
 			return nil, fmt.Errorf("elicitation for %s: the client does not support elicitation", server)
 		}
 		r, err := c.in.ask(ctx, "elicitation", server, p)
