@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -265,4 +267,51 @@ func TestMCPEraMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestMCPFaceInputRequiredPassThrough: a stateless server's own
+// input_required reaches a stateless client as the server wrote it (its
+// question ids and requestState), and the client's retry reaches the
+// server with its answers.
+func TestMCPFaceInputRequiredPassThrough(t *testing.T) {
+	es := newEraServer()
+	stateless := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return es.statelessServer() },
+		&mcp.StreamableHTTPOptions{Stateless: true}))
+	t.Cleanup(stateless.Close)
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{{Name: "new", URL: stateless.URL}})
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}`
+	hdr := map[string]string{"Mcp-Protocol-Version": statelessRevision, "Mcp-Method": "tools/call", "Mcp-Name": "new__elicit"}
+	var first struct {
+		Result struct {
+			ResultType    string                     `json:"resultType"`
+			InputRequests map[string]json.RawMessage `json:"inputRequests"`
+			RequestState  string                     `json:"requestState"`
+		} `json:"result"`
+	}
+	status, _, body := postMCP(t, h.srv.URL, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"new__elicit","arguments":{},`+meta+`}}`, hdr)
+	if err := json.Unmarshal([]byte(sseData(body)), &first); err != nil || status != http.StatusOK {
+		t.Fatalf("%d %v %s", status, err, body)
+	}
+	if first.Result.ResultType != "input_required" || first.Result.InputRequests["e"] == nil || ours(first.Result.RequestState) {
+		t.Fatalf("the server's input_required did not pass through: %s", body)
+	}
+	retry := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"new__elicit","arguments":{},"inputResponses":{"e":{"action":"decline"}},`
+	if first.Result.RequestState != "" {
+		retry += `"requestState":` + strconv.Quote(first.Result.RequestState) + `,`
+	}
+	status, _, body = postMCP(t, h.srv.URL, retry+meta+`}}`, hdr)
+	if status != http.StatusOK || !strings.Contains(body, "elicited: decline") {
+		t.Errorf("retry: %d %s", status, body)
+	}
+}
+
+// sseData returns the data of an event-stream body's last data line, or
+// the body itself when it is plain JSON.
+func sseData(body string) string {
+	for line := range strings.SplitSeq(body, "\n") {
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			body = data
+		}
+	}
+	return body
 }

@@ -125,7 +125,12 @@ func TestFaceDropsToolsThatWent(t *testing.T) {
 	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("calc", srv)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "face-test", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
+	// The client listens for list changes: the face's lists carry a ttl,
+	// and a client that does not listen may keep one that long.
+	changed := make(chan struct{}, 4)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "face-test", Version: "1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { changed <- struct{}{} },
+	}).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +156,11 @@ func TestFaceDropsToolsThatWent(t *testing.T) {
 			t.Fatalf("the registry kept %v", h.reg.Tools())
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("no list_changed reached the client")
 	}
 	if got := names(); len(got) != 1 || got[0] != "calc__add" {
 		t.Errorf("face lists %v after calc__sub went", got)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,13 @@ const maxWaitingCalls = 1024
 // given, answered already, expired, or another caller's.
 var errInputExpired = &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
 	Message: "requestState is unknown or has expired; call the tool again"}
+
+// statePrefix marks the requestStates the face makes; any other is a
+// stateless server's own, passed through.
+const statePrefix = "mcp-bridge:"
+
+// ours reports whether state is one the face made.
+func ours(state string) bool { return strings.HasPrefix(state, statePrefix) }
 
 // inputCalls are the calls of stateless clients that wait for answers, by
 // requestState. It is safe for concurrent use.
@@ -103,13 +111,13 @@ type callOutcome struct {
 
 // start runs call for a stateless client's request. call gets the
 // context the call runs under (it outlives the request) and the caller
-// to attach to it.
-func (ic *inputCalls) start(ctx context.Context, owner string, ss *mcp.ServerSession,
+// to attach to it; caps are the capabilities the client declared.
+func (ic *inputCalls) start(ctx context.Context, owner string, ss *mcp.ServerSession, caps any,
 	call func(context.Context, *faceCaller) (*mcp.CallToolResult, error)) (*mcp.CallToolResult, error) {
 	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	in := &inputCall{owner: owner, asks: make(chan *inputAsk), done: make(chan callOutcome, 1), cancel: cancel,
 		gone: make(chan struct{}), open: map[string]*inputAsk{}}
-	in.caller = &faceCaller{in: in}
+	in.caller = &faceCaller{in: in, stateless: true, caps: caps}
 	in.caller.setLeg(ss, ctx)
 	go func() {
 		res, err := call(callCtx, in.caller)
@@ -190,7 +198,7 @@ func (ic *inputCalls) await(ctx context.Context, in *inputCall) (*mcp.CallToolRe
 func (ic *inputCalls) park(in *inputCall) (string, error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	state := hex.EncodeToString(b[:])
+	state := statePrefix + hex.EncodeToString(b[:])
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	if len(ic.calls) >= maxWaitingCalls {

@@ -311,6 +311,7 @@ func (f *faceView) sync() {
 		}, func(p mcpclient.Prompt, def any) {
 			name := p.Name
 			f.srv.AddPrompt(def.(*mcp.Prompt), func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+				ctx = passInput(ctx, req.Session, req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
 				return f.reg.GetPrompt(ctx, name, req.Params.Arguments)
 			})
 		}, f.srv.RemovePrompts)
@@ -415,8 +416,13 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 			if p := auth.FromContext(ctx); p != auth.FromContext(context.Background()) {
 				owner = p
 			}
-			if req.Params.RequestState != "" {
+			if ours(req.Params.RequestState) {
 				return f.f.inputs.resume(ctx, owner.LimitKey(), req)
+			}
+			if req.Params.RequestState != "" || req.Params.InputResponses != nil {
+				// The answers to a stateless server's own input_required,
+				// which went to the client untouched: they go back to it.
+				ctx = mcpclient.WithInputResponses(ctx, req.Params.InputResponses, req.Params.RequestState)
 			}
 		} else if req.Session != nil {
 			if o := f.f.owner(req.Session.ID()); o != nil {
@@ -451,7 +457,12 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 				return res, nil
 			}
 			var rpcErr *jsonrpc.Error
-			if errors.As(err, &rpcErr) || ctx.Err() != nil {
+			if errors.As(err, &rpcErr) {
+				// The server's protocol error, its code and data kept
+				// (a stateless server's -32021 names what the client lacks).
+				return nil, &jsonrpc.Error{Code: rpcErr.Code, Message: err.Error(), Data: rpcErr.Data}
+			}
+			if ctx.Err() != nil {
 				return nil, err
 			}
 			// The call could not be made (server down, timeout, bad
@@ -459,7 +470,7 @@ func (f *faceView) callTool(name string) mcp.ToolHandler {
 			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
 		}
 		if stateless {
-			return f.f.inputs.start(ctx, owner.LimitKey(), req.Session, call)
+			return f.f.inputs.start(ctx, owner.LimitKey(), req.Session, declared(ctx, req.Params.Meta), call)
 		}
 		c := &faceCaller{}
 		c.setLeg(req.Session, ctx)
@@ -498,6 +509,7 @@ func (f *faceView) readResource(ctx context.Context, req *mcp.ReadResourceReques
 	if !f.mayRead(req.Params.URI) {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
 	}
+	ctx = passInput(ctx, req.Session, req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
 	res, err := f.reg.ReadResource(ctx, req.Params.URI)
 	if errors.Is(err, mcpclient.ErrUnknownResource) {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
@@ -532,6 +544,12 @@ func (f *faceView) resourceUpdated(ctx context.Context, p *mcp.ResourceUpdatedNo
 // one's stream.
 type faceCaller struct {
 	in *inputCall // the stateless client's call; nil for a session's
+	// stateless is set for a client of the stateless revision: a stateless
+	// server's input_required results go to it untouched.
+	stateless bool
+	// caps are the capabilities a stateless client declared in its
+	// request's _meta, passed to stateless servers; nil for none.
+	caps any
 
 	mu  sync.Mutex
 	ss  *mcp.ServerSession
@@ -543,6 +561,38 @@ var _ mcpclient.OrderedCaller = (*faceCaller)(nil)
 // OrderedNotifications asks for the server's notifications before the
 // result: MCP clients show progress and logs of a call while it runs.
 func (c *faceCaller) OrderedNotifications() bool { return true }
+
+// PassesInput takes a stateless server's input_required results as they
+// are, for a client that speaks the revision: its ids and requestState
+// stay the server's.
+func (c *faceCaller) PassesInput() bool { return c.stateless }
+
+// DeclaredCapabilities returns what a stateless client declared.
+func (c *faceCaller) DeclaredCapabilities() any { return c.caps }
+
+// declared returns the clientCapabilities of a stateless request's _meta.
+func declared(ctx context.Context, meta map[string]any) any {
+	if !isStateless(ctx) || meta == nil {
+		return nil
+	}
+	return meta[mcp.MetaKeyClientCapabilities]
+}
+
+// passInput returns ctx for a prompt or resource request of the face: a
+// stateless client takes a server's input_required as it is, and its
+// retry's answers go back to the server.
+func passInput(ctx context.Context, ss *mcp.ServerSession, meta map[string]any, responses mcp.InputResponseMap, state string) context.Context {
+	if !isStateless(ctx) {
+		return ctx
+	}
+	c := &faceCaller{stateless: true, caps: declared(ctx, meta)}
+	c.setLeg(ss, ctx)
+	ctx = mcpclient.WithCaller(ctx, c, nil)
+	if state != "" || responses != nil {
+		ctx = mcpclient.WithInputResponses(ctx, responses, state)
+	}
+	return ctx
+}
 
 // setLeg makes ss and ctx, a request of the client, where what the server
 // sends goes.

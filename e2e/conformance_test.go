@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +57,12 @@ func everythingServer(t *testing.T) string {
 // gatewayBridge runs the bridge with go-sdk's conformance server behind it,
 // unprefixed, so the bridge's /mcp looks like that server.
 func gatewayBridge(t *testing.T) *bridge {
+	return gatewayBridgeSpeaking(t, "auto")
+}
+
+// gatewayBridgeSpeaking is gatewayBridge with the bridge speaking protocol
+// to the conformance server.
+func gatewayBridgeSpeaking(t *testing.T, protocol string) *bridge {
 	t.Helper()
 	for _, f := range []string{node22, conformanceCLI, inspectorCLI} {
 		_, err := os.Stat(f)
@@ -71,7 +78,8 @@ mcpServers:
   everything:
     command: %q
     prefix: ""
-`, freePort(t), everythingServer(t)))
+    protocol: %s
+`, freePort(t), everythingServer(t), protocol))
 }
 
 // totalRE matches the summary of a suite ("Total: 73 passed, 0 failed")
@@ -153,6 +161,81 @@ func TestConformanceServer(t *testing.T) {
 	if failed > 0 || passed != wantChecks || scenarios != wantScenarios {
 		t.Fatalf("%d scenarios, %d checks passed, %d failed; suite %s has %d scenarios and %d checks, all to pass:\n%s",
 			scenarios, passed, failed, version, wantScenarios, wantChecks, out)
+	}
+}
+
+// scenarioRE matches one scenario's line of a suite run.
+var scenarioRE = regexp.MustCompile(`(?m)^[✓✗] (\S+): (\d+) passed, (\d+) failed`)
+
+// scenarioCounts runs the server scenarios a revision requires against
+// url and returns each scenario's passed and failed checks.
+func scenarioCounts(t *testing.T, url, revision string) map[string][2]int {
+	t.Helper()
+	_, _, out := runConformance(t, nil, "server", "--url", url, "--requirements", revision)
+	counts := map[string][2]int{}
+	for _, m := range scenarioRE.FindAllStringSubmatch(out, -1) {
+		p, _ := strconv.Atoi(m[2])
+		f, _ := strconv.Atoi(m[3])
+		counts[m[1]] = [2]int{p, f}
+	}
+	if len(counts) == 0 {
+		t.Fatalf("no scenarios in:\n%s", out)
+	}
+	return counts
+}
+
+// TestConformanceRevisions runs the server scenarios each revision the
+// suite knows requires, against go-sdk's conformance server directly
+// (streamable HTTP) and through the bridge (the same server over stdio,
+// spoken to with that revision): through the bridge, no scenario fails a
+// check more than it does directly, and every scenario runs.
+func TestConformanceRevisions(t *testing.T) {
+	conformanceVersion(t)
+	for _, revision := range []string{"2025-11-25", "2026-07-28"} {
+		t.Run(revision, func(t *testing.T) {
+			addr := freePort(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			direct := exec.CommandContext(ctx, everythingServer(t), "-http", addr)
+			if err := direct.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cancel(); _ = direct.Wait() })
+			waitListening(t, addr)
+			speak := map[string]string{"2025-11-25": "auto", "2026-07-28": "2026-07-28"}[revision]
+			b := gatewayBridgeSpeaking(t, speak)
+			want := scenarioCounts(t, "http://"+addr+"/mcp", revision)
+			got := scenarioCounts(t, b.url+"/mcp", revision)
+			passedDirect, passedBridge := 0, 0
+			for name, w := range want {
+				g, ok := got[name]
+				passedDirect += w[0]
+				passedBridge += g[0]
+				if !ok {
+					t.Errorf("scenario %s did not run through the bridge", name)
+				} else if g[1] > w[1] {
+					t.Errorf("scenario %s: %d checks fail through the bridge, %d directly", name, g[1], w[1])
+				}
+			}
+			fmt.Printf("conformance %s requirements: directly %d checks passed in %d scenarios, through the bridge %d\n",
+				revision, passedDirect, len(want), passedBridge)
+		})
+	}
+}
+
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

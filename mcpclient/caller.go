@@ -164,11 +164,7 @@ func (f *inflight) byToken(token any) (*inflightCall, bool) {
 // tell notes when they are done (see noteCounter).
 func (s *server) clientHandlers(opts *mcp.ClientOptions, notes *noteCounter) {
 	opts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-		c, ok := s.caller(ctx)
-		if !ok {
-			return nil, fmt.Errorf("sampling: %w", ErrNoCaller)
-		}
-		return c.CreateMessage(ctx, s.cfg.Name, req.Params)
+		return s.sample(ctx, req.Params)
 	}
 	// Setting the handler advertises the capability; passElicitation
 	// answers before go-sdk's own checks run.

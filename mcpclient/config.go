@@ -63,6 +63,13 @@ type ServerConfig struct {
 	// each call (see WithIdentity). "" sends none.
 	ForwardIdentityHeader string
 
+	// Protocol is the MCP revision the server is spoken to with:
+	// ProtocolVersion (2025-11-25) or LatestProtocolVersion (2026-07-28).
+	// "" or "auto" picks per server (see server.revision): sessions with a
+	// server that offers them, the stateless revision with one that
+	// offers only it.
+	Protocol string
+
 	// Prefix is put before the server's tool names ("<prefix>__<tool>").
 	// nil means Name; a pointer to "" exposes the tools unprefixed.
 	Prefix *string
@@ -179,6 +186,11 @@ func (c ServerConfig) Validate() error {
 func (c ServerConfig) validate() error {
 	if strings.TrimSpace(c.Name) == "" {
 		return errors.New("name is required")
+	}
+	switch c.Protocol {
+	case "", "auto", ProtocolVersion, LatestProtocolVersion:
+	default:
+		return fmt.Errorf("protocol %q is not one of auto, %s, %s", c.Protocol, ProtocolVersion, LatestProtocolVersion)
 	}
 	for _, p := range append(append([]string(nil), c.Allow...), c.Deny...) {
 		if _, err := path.Match(p, ""); err != nil {

@@ -202,7 +202,7 @@ func (s *server) readResourceResult(ctx context.Context, args json.RawMessage) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res, err := sess.ReadResource(ctx, &mcp.ReadResourceParams{URI: in.URI})
+	res, err := s.readResource(ctx, sess, in.URI)
 	if err != nil {
 		return errorResult(fmt.Sprintf("reading %s: %v", in.URI, err)), nil
 	}
@@ -386,7 +386,7 @@ func (r *Registry) ReadResource(ctx context.Context, uri string) (*mcp.ReadResou
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res, err := sess.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+	res, err := s.readResource(ctx, sess, uri)
 	if err != nil {
 		return nil, fmt.Errorf("reading resource %q on server %q: %w", uri, s.cfg.Name, err)
 	}
@@ -439,7 +439,12 @@ func (r *Registry) GetPrompt(ctx context.Context, name string, args map[string]s
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res, err := sess.GetPrompt(ctx, &mcp.GetPromptParams{Name: p.Original, Arguments: args})
+	params := &mcp.GetPromptParams{Name: p.Original, Arguments: args}
+	params.Meta = s.declareCapabilities(ctx, params.Meta)
+	res, err := askAgain(ctx, s, func(responses mcp.InputResponseMap, state string) (*mcp.GetPromptResult, error) {
+		params.InputResponses, params.RequestState = responses, state
+		return sess.GetPrompt(ctx, params)
+	}, func(r *mcp.GetPromptResult) (mcp.InputRequestMap, string) { return r.InputRequests, r.RequestState })
 	if err != nil {
 		return nil, fmt.Errorf("getting prompt %q on server %q: %w", p.Original, s.cfg.Name, err)
 	}
@@ -508,4 +513,14 @@ func (s *server) setLoggingLevel(ctx context.Context, sess *mcp.ClientSession, l
 	if err := sess.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(level)}); err != nil {
 		s.log.Debug("mcp server: setting the log level failed", "level", level, "error", err)
 	}
+}
+
+// readResource reads uri, answering the server's questions (askAgain).
+func (s *server) readResource(ctx context.Context, sess *mcp.ClientSession, uri string) (*mcp.ReadResourceResult, error) {
+	params := &mcp.ReadResourceParams{URI: uri}
+	params.Meta = s.declareCapabilities(ctx, params.Meta)
+	return askAgain(ctx, s, func(responses mcp.InputResponseMap, state string) (*mcp.ReadResourceResult, error) {
+		params.InputResponses, params.RequestState = responses, state
+		return sess.ReadResource(ctx, params)
+	}, func(r *mcp.ReadResourceResult) (mcp.InputRequestMap, string) { return r.InputRequests, r.RequestState })
 }

@@ -158,12 +158,22 @@ func (s *server) status() ServerStatus {
 // revision is spoken to with it, and its questions arrive as input_required
 // results, which go-sdk answers through the same handlers.
 func (s *server) revision() string {
+	if p := s.cfg.Protocol; p != "" && p != "auto" {
+		return p
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rev == "" {
 		return ProtocolVersion
 	}
 	return s.rev
+}
+
+// sessionProtocol returns the revision of the ready session.
+func (s *server) sessionProtocol() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.protocol
 }
 
 // refusesSessions reports whether err, the failure of a session
@@ -240,7 +250,10 @@ func (s *server) serve(ctx context.Context) time.Duration {
 		}
 	}
 	copts := &mcp.ClientOptions{
-		Logger:                     s.log,
+		Logger: s.log,
+		// input_required results are answered by askAgain, which can pass
+		// them on untouched.
+		MultiRoundTrip:             &mcp.MultiRoundTripOptions{Disabled: true},
 		Capabilities:               &mcp.ClientCapabilities{},
 		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { signal(refresh) },
 		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { signal(refreshFeats) },
@@ -262,7 +275,7 @@ func (s *server) serve(ctx context.Context) time.Duration {
 	timer := time.AfterFunc(s.opts.ConnectTimeout, cancelConn)
 	rev := s.revision()
 	sess, err := client.Connect(connCtx, guardTransport(a.transport), &mcp.ClientSessionOptions{ProtocolVersion: rev})
-	if err != nil && rev == ProtocolVersion && refusesSessions(err) && timer.Stop() {
+	if err != nil && rev == ProtocolVersion && (s.cfg.Protocol == "" || s.cfg.Protocol == "auto") && refusesSessions(err) && timer.Stop() {
 		// A server of the stateless revision only: spoken to with it from
 		// now on, on a new connection.
 		s.log.Info("mcp server: it refuses the session handshake; speaking the stateless revision", "protocol", LatestProtocolVersion)
@@ -604,7 +617,11 @@ func (s *server) callRaw(ctx, life context.Context, name, original string, args 
 			params.SetProgressToken(token)
 		}
 	}
-	res, err := sess.CallTool(callCtx, params)
+	params.Meta = s.declareCapabilities(ctx, params.Meta)
+	res, err := askAgain(callCtx, s, func(responses mcp.InputResponseMap, state string) (*mcp.CallToolResult, error) {
+		params.InputResponses, params.RequestState = responses, state
+		return sess.CallTool(callCtx, params)
+	}, func(r *mcp.CallToolResult) (mcp.InputRequestMap, string) { return r.InputRequests, r.RequestState })
 	if err != nil {
 		return nil, s.callError(ctx, life, callCtx, name, original, err)
 	}

@@ -546,6 +546,7 @@ type serverEntry struct {
 	Transport       string            `yaml:"transport"`
 	Headers         map[string]string `yaml:"headers"`
 	Prefix          *string           `yaml:"prefix"`
+	Protocol        string            `yaml:"protocol"`
 	Tools           toolFilter        `yaml:"tools"`
 	Timeout         Duration          `yaml:"timeout"`
 	MaxConcurrency  int               `yaml:"max_concurrency"`
@@ -564,7 +565,7 @@ type toolFilter struct {
 // knownServerKeys are the keys serverEntry reads; others are warned about,
 // not refused, so that files written for other clients load.
 var knownServerKeys = map[string]bool{"command": true, "args": true, "env": true, "cwd": true, "url": true, "serverUrl": true,
-	"type": true, "transport": true, "headers": true, "prefix": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true,
+	"type": true, "transport": true, "headers": true, "prefix": true, "protocol": true, "tools": true, "timeout": true, "max_concurrency": true, "disabled": true, "expose_resources": true,
 	"env_passthrough": true, "inherit_env": true, "forward_identity": true}
 
 // readServers reads mcpServers; names records where each server name is
@@ -626,7 +627,7 @@ func (c *Config) readServers(n *yaml.Node, names map[string]string, p *problems,
 		}
 		sc := mcpclient.ServerConfig{
 			Name: name, Command: e.Command, Args: e.Args, Env: e.Env, Cwd: e.Cwd,
-			URL: e.URL, Type: e.Type, Headers: e.Headers, Prefix: e.Prefix,
+			URL: e.URL, Type: e.Type, Headers: e.Headers, Prefix: e.Prefix, Protocol: e.Protocol,
 			Allow: e.Tools.Allow, Deny: e.Tools.Deny, Timeout: time.Duration(e.Timeout),
 			MaxConcurrency: e.MaxConcurrency, Disabled: e.Disabled, ExposeResources: e.ExposeResources,
 			EnvPassthrough: e.EnvPassthrough, InheritEnv: e.InheritEnv,

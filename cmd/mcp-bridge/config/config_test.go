@@ -595,6 +595,12 @@ tools:
 			want:    []string{"line 3", "mcpServers.Empty", "command", "url"},
 		},
 		{
+			name:    "server protocol unknown",
+			file:    "bridge.yaml",
+			content: "mcpServers:\n  a: {command: mcp-a}\n  b:\n    command: mcp-b\n    protocol: 2027-01-01\n",
+			want:    []string{"line 3", "mcpServers.b", `protocol "2027-01-01"`, "auto, 2025-11-25, 2026-07-28"},
+		},
+		{
 			name:    "server defined twice",
 			file:    "bridge.json",
 			content: "{\"mcpServers\": {\n  \"a\": {\"command\": \"mcp-a\"},\n  \"a\": {\"command\": \"mcp-b\"}\n}}\n",
