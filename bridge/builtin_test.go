@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -316,14 +317,21 @@ func TestBuiltinModelListed(t *testing.T) {
 	if err := reg.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Options{Upstream: deadUpstream(t), Tools: reg})
+	var logs lockedBuffer
+	b, err := New(Options{Upstream: deadUpstream(t), Tools: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(b.Handler())
 	defer srv.Close()
-	if status, ids := listModels(t, srv.URL); status != 200 || !reflect.DeepEqual(ids, []string{BuiltinModel}) {
-		t.Errorf("models with the upstream down: %d %v", status, ids)
+	for range 3 {
+		if status, ids := listModels(t, srv.URL); status != 200 || !reflect.DeepEqual(ids, []string{BuiltinModel}) {
+			t.Errorf("models with the upstream down: %d %v", status, ids)
+		}
+	}
+	// Clients poll /v1/models: the warning is said once, not per poll.
+	if n := strings.Count(logs.String(), "did not list its models"); n != 1 {
+		t.Errorf("%d warnings for 3 polls: %s", n, logs.String())
 	}
 	dh := &harness{t: t, srv: srv}
 	if a := dh.stream(builtinChat(true, `/calc__add {"a":40,"b":2}`)); a.content != "42" {

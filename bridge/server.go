@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/time/rate"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
@@ -178,17 +179,20 @@ type Options struct {
 // snapshot, so that a request in flight finishes with the settings it
 // started with.
 type Server struct {
-	opts     Options                  // the settings of this view (the root's: those of New)
-	settings *atomic.Pointer[Options] // the current settings, shared by every view
-	config   *atomic.Pointer[ConfigStatus]
-	log      *slog.Logger
-	echo     *echo.Echo
-	tools    *toolCache
-	pending  *pendingTurns
-	events   *events
-	obs      observe.Observer // the feed and Options.Observer
-	face     *face            // nil when Tools is not a Registry
-	origin   *originPolicy
+	// modelsWarn lets the warning of an upstream that does not list its
+	// models out once a minute: clients poll /v1/models.
+	modelsWarn *rate.Sometimes
+	opts       Options                  // the settings of this view (the root's: those of New)
+	settings   *atomic.Pointer[Options] // the current settings, shared by every view
+	config     *atomic.Pointer[ConfigStatus]
+	log        *slog.Logger
+	echo       *echo.Echo
+	tools      *toolCache
+	pending    *pendingTurns
+	events     *events
+	obs        observe.Observer // the feed and Options.Observer
+	face       *face            // nil when Tools is not a Registry
+	origin     *originPolicy
 
 	approvals *approvals // chat rounds waiting for approval (approval.go)
 }
@@ -203,14 +207,15 @@ func New(opts Options) (*Server, error) {
 		opts.Limits = &auth.Limits{Limiter: auth.NewMemoryLimiter(nil)}
 	}
 	s := &Server{
-		opts:     opts,
-		settings: new(atomic.Pointer[Options]),
-		config:   new(atomic.Pointer[ConfigStatus]),
-		log:      log,
-		tools:    &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
-		pending:  newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
-		origin:   newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
-		events:   newEvents(log, opts.Feed),
+		opts:       opts,
+		settings:   new(atomic.Pointer[Options]),
+		config:     new(atomic.Pointer[ConfigStatus]),
+		log:        log,
+		tools:      &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
+		pending:    newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
+		origin:     newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
+		events:     newEvents(log, opts.Feed),
+		modelsWarn: &rate.Sometimes{Interval: time.Minute},
 	}
 	s.pending.store, s.pending.log = opts.Turns, log
 	s.approvals = newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes)
@@ -554,8 +559,10 @@ func (s *Server) models(c echo.Context) error {
 		if s.opts.DisableBuiltinModel || ctx.Err() != nil {
 			return toAPIError(err, s.opts.Secrets)
 		}
-		s.log.Warn("the upstream did not list its models; listing "+BuiltinModel+" alone",
-			"err", toAPIError(err, s.opts.Secrets).Message)
+		s.modelsWarn.Do(func() {
+			s.log.Warn("the upstream did not list its models; listing "+BuiltinModel+" alone (said at most once a minute)",
+				"err", toAPIError(err, s.opts.Secrets).Message)
+		})
 		list = nil
 	}
 	if !s.opts.DisableBuiltinModel {
