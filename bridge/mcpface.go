@@ -131,17 +131,50 @@ func (f *face) sync() {
 // identity, binding it to p when it is seen for the first time (the first
 // request that carries a new session's id is its opener's own). It
 // reports false for a session opened by another caller.
-func (f *face) bind(id string, p *auth.Principal) bool {
+func (f *face) bind(id string, p *auth.Principal) binding {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if owner, ok := f.owners[id]; ok {
-		return owner.LimitKey() == p.LimitKey() && owner.ViewKey() == p.ViewKey()
+		f.mu.Unlock()
+		switch {
+		case owner.LimitKey() != p.LimitKey():
+			return notYours
+		case owner.ViewKey() != p.ViewKey():
+			// The same caller, whose policy a reload changed: the session's
+			// view is the old policy's, so the session ends.
+			f.end(id)
+			return viewChanged
+		}
+		return bound
 	}
+	defer f.mu.Unlock()
 	if len(f.owners) >= 2*maxOwnerSweep {
 		f.sweepLocked()
 	}
 	f.owners[id] = p
-	return true
+	return bound
+}
+
+// binding is what bind found of a request naming a session.
+type binding int
+
+const (
+	bound       binding = iota // the session is the caller's
+	notYours                   // another caller opened it
+	viewChanged                // the caller's, opened under a policy since changed; ended
+)
+
+// end closes the session id and forgets its owner.
+func (f *face) end(id string) {
+	for _, v := range f.all() {
+		for ss := range v.srv.Sessions() {
+			if ss.ID() == id {
+				_ = ss.Close()
+			}
+		}
+	}
+	f.mu.Lock()
+	delete(f.owners, id)
+	f.mu.Unlock()
 }
 
 // maxOwnerSweep is how many bindings are kept before those of ended

@@ -68,9 +68,18 @@ func (s *Server) sessionOwner(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.URL.Path == "/sse" && req.Method == http.MethodPost {
 			id = req.URL.Query().Get("sessionid")
 		}
-		if id != "" && !s.face.bind(id, auth.FromContext(req.Context())) {
+		if id == "" {
+			return next(c)
+		}
+		switch s.face.bind(id, auth.FromContext(req.Context())) {
+		case notYours:
 			return &apiError{Status: http.StatusForbidden, Type: auth.TypePermission, Code: "session_not_yours",
 				Message: "this MCP session was opened by another caller; open a session of your own"}
+		case viewChanged:
+			// 404 is how MCP says a session is gone: the client opens a new
+			// one, which gets the policy of now.
+			return &apiError{Status: http.StatusNotFound, Type: auth.TypePermission, Code: "session_policy_changed",
+				Message: "your policy changed since this MCP session was opened; the session ended: open a new one"}
 		}
 		return next(c)
 	}

@@ -464,3 +464,61 @@ func writeJWKS(t *testing.T) string {
 	}
 	return path
 }
+
+// TestFaceSessionFollowsReloadedPolicy: a face session opened under a
+// policy that allowed a tool ends when a reload changes the policy: its
+// next request is answered 404 (MCP's word for a session that is gone)
+// saying why, the server never sees the call, and a new session gets the
+// narrowed view.
+func TestFaceSessionFollowsReloadedPolicy(t *testing.T) {
+	var log callLog
+	h := policyHarness(t, auth.PolicyConfig{Tools: []string{"fs__*"}}, &log)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	hc := &http.Client{Transport: headerTransport{h: keyHeader(readerKey)}}
+	connect := func() *mcp.ClientSession {
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "reload-test", Version: "1"}, nil).Connect(ctx,
+			&mcp.StreamableClientTransport{Endpoint: h.srv.URL + "/mcp", HTTPClient: hc, MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: mcpclient.ProtocolVersion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	cs := connect()
+	write := &mcp.CallToolParams{Name: "fs__write_file", Arguments: map[string]any{}}
+	if res, err := cs.CallTool(ctx, write); err != nil || res.IsError {
+		t.Fatalf("before the reload: %+v %v", res, err)
+	}
+	narrowed, err := auth.New(auth.Config{
+		Policies: map[string]auth.PolicyConfig{"readers": {Tools: []string{"fs__read_*"}}},
+		Keys:     []auth.Key{{Name: "reader", Key: readerKey, Policy: "readers"}, {Name: "admin", Key: adminKey}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.b.Apply(Options{Upstream: h.b.opts.Upstream, Auth: narrowed}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(log.all())
+	status, _, body := postMCP(t, h.srv.URL, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"fs__write_file","arguments":{}}}`,
+		map[string]string{"Mcp-Session-Id": cs.ID(), "Mcp-Protocol-Version": mcpclient.ProtocolVersion, "Authorization": "Bearer " + readerKey})
+	if status != http.StatusNotFound || !strings.Contains(body, "policy changed") {
+		t.Errorf("the old session after the reload: %d %s", status, body)
+	}
+	if res, err := cs.CallTool(ctx, write); err == nil {
+		t.Errorf("the old session still calls: %+v", res)
+	}
+	if n := len(log.all()); n != before {
+		t.Errorf("the servers ran %d more calls", n-before)
+	}
+	tools, err := connect().ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range tools.Tools {
+		if tl.Name == "fs__write_file" {
+			t.Errorf("a new session lists fs__write_file after the policy took it away")
+		}
+	}
+}
