@@ -176,7 +176,9 @@ func TestReplicasShareState(t *testing.T) {
 		if v := cs.InitializeResult().ProtocolVersion; v != "2026-07-28" || cs.ID() != "" {
 			t.Fatalf("negotiated %q, session %q", v, cs.ID())
 		}
-		for range 3 {
+		// server/discover, one tools/list (the client keeps the list for
+		// its ttlMs) and four calls: six requests, alternating.
+		for range 4 {
 			tools, err := cs.ListTools(ctx, nil)
 			if err != nil || len(tools.Tools) == 0 {
 				t.Fatalf("list: %v", err)
