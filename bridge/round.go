@@ -79,15 +79,7 @@ func (r *run) send(ctx context.Context, n int) (*http.Response, error) {
 	if r.s.builtin(r.req.model) {
 		start := time.Now()
 		resp, err := builtinModel{}.ChatCompletionsBuffers(ctx, r.upstreamBody(n, route.Attempt{}))
-		status := 0
-		var ue *llm.Error
-		switch {
-		case err == nil:
-			status = resp.StatusCode
-		case errors.As(err, &ue):
-			status = ue.StatusCode
-		}
-		tried("builtin", status, time.Since(start))
+		tried("builtin", llm.StatusOf(resp, err), time.Since(start))
 		return resp, err
 	}
 	resp, a, err := r.s.opts.Router.Send(ctx, route.Request{

@@ -11,6 +11,20 @@ import (
 	"time"
 )
 
+// StatusOf returns the HTTP status of a chat completion's outcome: the
+// response's when err is nil, the upstream's when err is an *Error that
+// has one, else 0 (no answer).
+func StatusOf(resp *http.Response, err error) int {
+	var ue *Error
+	switch {
+	case err == nil && resp != nil:
+		return resp.StatusCode
+	case errors.As(err, &ue):
+		return ue.StatusCode
+	}
+	return 0
+}
+
 // Error is an upstream failure: an HTTP status other than 2xx, an upstream
 // that could not be reached, or a request given up because its context
 // ended. Every error returned by Client methods is an *Error.

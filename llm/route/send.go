@@ -124,14 +124,9 @@ func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, pro
 		if err == nil {
 			err = readFirstByte(resp)
 		}
-		status := 0
+		status := llm.StatusOf(resp, err)
 		var ue *llm.Error
-		switch {
-		case err == nil:
-			status = resp.StatusCode
-		case errors.As(err, &ue):
-			status = ue.StatusCode
-		}
+		errors.As(err, &ue)
 		if req.Tried != nil {
 			req.Tried(a, status, r.opts.now().Sub(start), err)
 		}
