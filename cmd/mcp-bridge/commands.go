@@ -238,9 +238,18 @@ func serveCmd(ctx context.Context, cfgPath string, args []string, stderr io.Writ
 
 	var srv *bridge.Server
 	events := make(chan mcpclient.Event, 64)
+	// Events may still come (a pins file watcher's recheck) while the
+	// registry closes: after close(events) they are dropped.
+	var eventsMu sync.Mutex
+	eventsClosed := false
 	// srv is set before the registry starts, so the hooks below see it.
 	hooks := registryHooks{
 		onEvent: func(ev mcpclient.Event) {
+			eventsMu.Lock()
+			defer eventsMu.Unlock()
+			if eventsClosed {
+				return
+			}
 			select {
 			case events <- ev:
 			default: // the feed is best effort; never block the registry
@@ -382,7 +391,10 @@ serving:
 	if err := reg.Close(); err != nil {
 		log.Warn("closing MCP servers", "err", err)
 	}
+	eventsMu.Lock()
+	eventsClosed = true
 	close(events)
+	eventsMu.Unlock()
 	log.Info("stopped")
 	return nil
 }
