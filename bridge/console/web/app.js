@@ -111,6 +111,8 @@
 
   function needKey(message) {
     stopFeed();
+    show($(".top nav"), false);
+    show($("#feed-state"), false);
     for (const p of document.querySelectorAll(".page")) show(p, false);
     show($("#login"), true);
     setError($("#login-error"), message || "");
@@ -146,7 +148,8 @@
         const typed = key !== "";
         key = "";
         needKey(typed
-          ? "Wrong key: the bridge refused it (" + resp.status + ", " + (err.code || "unauthorized") + "). " + err.message
+          ? "Wrong key: the bridge refused it (" + resp.status + " " + (err.code || "unauthorized") + ": " + err.message +
+            "). Check the key and try again."
           : "This bridge needs an API key.");
         return;
       }
@@ -159,6 +162,8 @@
     if (key) sessionStorage.setItem(KEY, key);
     show($("#forget"), !!key);
     show($("#login"), false);
+    show($(".top nav"), true);
+    show($("#feed-state"), true);
     started = true;
     renderServers(data.servers || []);
     startFeed();
@@ -203,23 +208,39 @@
     const last = samples[samples.length - 1].ms;
     const avg = Math.round(samples.reduce((a, s) => a + s.ms, 0) / samples.length);
     svg.setAttribute("aria-label", `last ${last} ms, average ${avg} ms over ${samples.length} calls`);
-    svg.append(svgEl("title", {})).textContent = `last ${last} ms · avg ${avg} ms · max ${max} ms`;
+    const title = svgEl("title", {});
+    title.textContent = `last ${last} ms · avg ${avg} ms · max ${max} ms`;
+    svg.append(title);
     return svg;
   }
 
   function renderServers(servers) {
     const body = $("#servers tbody");
+    // data-label names each cell where a phone's width shows rows as cards.
     body.replaceChildren(...servers.map((s) => el("tr", { "data-server": s.name, "data-state": s.state },
-      el("td", {}, el("span", { class: "state " + stateClass(s.state), text: s.state })),
+      el("td", { "data-label": "State" }, el("span", { class: "state " + stateClass(s.state), text: s.state })),
       el("th", { scope: "row", text: s.name }),
-      el("td", { text: s.transport || "" }),
-      el("td", { class: "tools-count", text: String(s.tools) }),
-      el("td", { text: String(s.restarts) }),
-      el("td", { text: s.errors ? `${s.calls} (${s.errors} failed)` : String(s.calls) }),
-      el("td", {}, sparkline(s.latency || [])),
-      el("td", { class: "err", text: s.error || "" }),
+      el("td", { "data-label": "Transport", text: s.transport || "" }),
+      el("td", { "data-label": "Tools", class: "tools-count", text: String(s.tools) }),
+      el("td", { "data-label": "Restarts", text: String(s.restarts) }),
+      el("td", { "data-label": "Calls", text: s.errors ? `${s.calls} (${s.errors} failed)` : String(s.calls) }),
+      el("td", { "data-label": "Latency" }, sparkline(s.latency || [])),
+      el("td", { "data-label": "Last error", class: "err", text: s.error || "" }),
     )));
     show($("#servers-empty"), servers.length === 0);
+  }
+
+  // markDown shows a server down as soon as the feed says so, before the
+  // next refresh.
+  function markDown(name, error) {
+    for (const row of document.querySelectorAll("#servers tbody tr")) {
+      if (row.dataset.server !== name) continue;
+      row.dataset.state = "down";
+      const st = row.querySelector(".state");
+      st.className = "state bad";
+      st.textContent = "down";
+      if (error) row.querySelector(".err").textContent = String(error);
+    }
   }
 
   let serversBusy = false;
@@ -508,6 +529,7 @@
       while (tl.childElementCount > maxEvents) tl.lastElementChild.remove();
       show($("#timeline-empty"), false);
     }
+    if (a.type === "server_down" && a.server) markDown(a.server, a.error);
     if (a.type.startsWith("server_") || a.type === "tools_changed" || a.type === "tool_call_finished") {
       if (!$("#page-servers").hidden) refreshServers();
       if (a.type === "tools_changed" && !$("#page-tools").hidden) loadTools();
@@ -542,6 +564,7 @@
         break;
       case "chat_started":
         what = "chat " + (a.model || "");
+        detail.push("started");
         break;
       case "chat_finished":
         what = "chat " + (a.model || "");
@@ -639,7 +662,7 @@
             status = say("tool", "");
             answer = null; // text after tools goes in a new bubble
           }
-          status.textContent = "🔧 " + String(d.description || "");
+          status.textContent = String(d.description || "");
           status.classList.toggle("done", !!d.done);
           return;
         }
