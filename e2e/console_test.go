@@ -173,80 +173,7 @@ mcpServers:
 	}
 
 	out := artefactsDir(t, "console")
-	cmd := exec.Command("node", "browser/console.mjs", t.TempDir())
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath, "BRIDGE="+b.url, "KEY="+consoleKey, "OUT="+out)
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("console driver stderr:\n%s", stderr.String())
-		}
-	})
-
-	steps := map[string]consoleStep{}
-	for {
-		var line string
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the console driver exited before it was done: %s", stderr.String())
-			}
-			line = l
-		case <-time.After(120 * time.Second):
-			t.Fatalf("the console driver was silent for 2 minutes: %s", stderr.String())
-		}
-		var s consoleStep
-		if err := json.Unmarshal([]byte(line), &s); err != nil {
-			t.Fatalf("driver printed %q: %v", line, err)
-		}
-		if s.Error != "" {
-			t.Fatalf("step %q: %s\npage console:\n%s\n(screenshot in %s)", s.Step, s.Error, strings.Join(s.Console, "\n"), out)
-		}
-		steps[s.Step] = s
-		if s.Step == "kill" {
-			pid := childOf(t, b.cmd.Process.Pid, "server-everything")
-			if pid == 0 {
-				t.Fatal("server-everything's process not found")
-			}
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_, _ = stdin.Write([]byte("killed\n"))
-		}
-		if s.Step == "done" {
-			break
-		}
-	}
+	steps := driveConsole(t, b, out, "KEY="+consoleKey)
 
 	t.Run("wrong key", func(t *testing.T) {
 		s := steps["wrong key"]
@@ -387,25 +314,7 @@ mcpServers:
 			t.Errorf("after the restart: %+v", u)
 		}
 	})
-	t.Run("requests", func(t *testing.T) {
-		s := steps["done"]
-		if len(s.Requests) < 10 {
-			t.Fatalf("only %d requests recorded", len(s.Requests))
-		}
-		for _, r := range s.Requests {
-			if !strings.HasPrefix(r.URL, b.url+"/") && !strings.HasPrefix(r.URL, "data:") {
-				t.Errorf("a request outside the bridge: %s %s", r.Method, r.URL)
-			}
-			if strings.Contains(r.URL, consoleKey) {
-				t.Errorf("the key in a URL: %s", r.URL)
-			}
-		}
-		for _, l := range s.Console {
-			if strings.Contains(l, "Content Security Policy") || strings.HasPrefix(l, "pageerror") {
-				t.Errorf("page console: %s", l)
-			}
-		}
-	})
+	t.Run("requests", func(t *testing.T) { onlyTheBridge(t, b, steps["done"], consoleKey) })
 	for _, name := range []string{"login-wrong-key", "servers", "tools", "tools-hostile", "chat", "chat-dark", "activity", "servers-phone", "servers-down"} {
 		if st, err := os.Stat(filepath.Join(out, name+".png")); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
@@ -439,4 +348,131 @@ func readyzServers(t *testing.T, base string) []struct {
 		t.Fatal(err)
 	}
 	return v.Servers
+}
+
+// driveConsole runs browser/console.mjs on the bridge b with env, its
+// screenshots going to out, and returns its steps by name. At the step
+// "kill" it kills b's server-everything and tells the driver.
+func driveConsole(t *testing.T, b *bridge, out string, env ...string) map[string]consoleStep {
+	t.Helper()
+	cmd := exec.Command("node", "browser/console.mjs", t.TempDir())
+	cmd.Env = append(os.Environ(), append([]string{"CHROMIUM=" + chromiumPath, "BRIDGE=" + b.url, "OUT=" + out}, env...)...)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("console driver stderr:\n%s", stderr.String())
+		}
+	})
+
+	steps := map[string]consoleStep{}
+	for {
+		var line string
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the console driver exited before it was done: %s", stderr.String())
+			}
+			line = l
+		case <-time.After(120 * time.Second):
+			t.Fatalf("the console driver was silent for 2 minutes: %s", stderr.String())
+		}
+		var s consoleStep
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("driver printed %q: %v", line, err)
+		}
+		if s.Error != "" {
+			t.Fatalf("step %q: %s\npage console:\n%s\n(screenshot in %s)", s.Step, s.Error, strings.Join(s.Console, "\n"), out)
+		}
+		steps[s.Step] = s
+		if s.Step == "kill" {
+			pid := childOf(t, b.cmd.Process.Pid, "server-everything")
+			if pid == 0 {
+				t.Fatal("server-everything's process not found")
+			}
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = stdin.Write([]byte("killed\n"))
+		}
+		if s.Step == "done" {
+			break
+		}
+	}
+	return steps
+}
+
+// onlyTheBridge checks that every request the browser made went to the
+// bridge b, none with key in its URL, and that the page's console shows
+// no error of the page's own (a script error, a CSP violation).
+func onlyTheBridge(t *testing.T, b *bridge, s consoleStep, key string) {
+	t.Helper()
+	if len(s.Requests) < 4 { // the page, its style and script, its data
+		t.Fatalf("only %d requests recorded", len(s.Requests))
+	}
+	for _, r := range s.Requests {
+		if !strings.HasPrefix(r.URL, b.url+"/") && !strings.HasPrefix(r.URL, "data:") {
+			t.Errorf("a request outside the bridge: %s %s", r.Method, r.URL)
+		}
+		if key != "" && strings.Contains(r.URL, key) {
+			t.Errorf("the key in a URL: %s", r.URL)
+		}
+	}
+	for _, l := range s.Console {
+		if strings.Contains(l, "Content Security Policy") || strings.HasPrefix(l, "pageerror") {
+			t.Errorf("page console: %s", l)
+		}
+	}
+}
+
+// TestBrowserConsoleWithoutKeys: on a bridge with no keys the console
+// opens on the servers page without asking for one, and stores nothing.
+func TestBrowserConsoleWithoutKeys(t *testing.T) {
+	needBrowser(t)
+	up := llmtest.NewServer(t)
+	b := startBridge(t, buildBinary(t), fmt.Sprintf(`listen: %s
+upstream:
+  base_url: %s
+mcpServers:
+  everything:
+    command: node
+    args: [%q, "stdio"]
+`, freePort(t), up.URL, npmServer("server-everything")))
+	steps := driveConsole(t, b, artefactsDir(t, "console-open"), "OPEN=1")
+	s := steps["open"]
+	if s.LoginVisible || s.Stored != 0 || len(s.Servers) != 1 || s.Servers[0].Name != "everything" || s.Servers[0].State != "ready" {
+		t.Errorf("%+v", s)
+	}
+	onlyTheBridge(t, b, steps["done"], "")
+	b.stop(t)
 }

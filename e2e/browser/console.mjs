@@ -6,6 +6,9 @@
 //   BRIDGE=http://127.0.0.1:PORT KEY=... OUT=DIR CHROMIUM=/usr/bin/chromium \
 //     node console.mjs USER_DATA_DIR
 //
+// With OPEN=1 instead of KEY, the bridge has no keys: it only checks that
+// the console opens on the servers page without asking for one.
+//
 // It prints one JSON line per step, {"step": NAME, ...what it saw}, and
 // screenshots to OUT. At the step "kill" it waits for a line on stdin
 // (the test has killed a server) before it goes on. The last line is
@@ -16,8 +19,8 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const userDataDir = process.argv[2];
-const { BRIDGE: bridge, KEY: key, OUT: out } = process.env;
-if (!userDataDir || !bridge || !key || !out) {
+const { BRIDGE: bridge, KEY: key, OUT: out, OPEN: open } = process.env;
+if (!userDataDir || !bridge || !(key || open) || !out) {
   console.error("usage: BRIDGE=URL KEY=KEY OUT=DIR node console.mjs USER_DATA_DIR");
   process.exit(2);
 }
@@ -56,6 +59,18 @@ const serverRows = () => page.$$eval("#servers tbody tr", (rows) => rows.map((r)
 const pwned = () => page.evaluate(() => window.__pwned ?? null);
 
 try {
+  if (open) {
+    step = "open";
+    await page.goto(bridge + "/ui/");
+    await page.locator("#page-servers").waitFor({ state: "visible" });
+    await page.locator("#servers tbody tr").first().waitFor();
+    print({ step, servers: await serverRows(), login_visible: await page.locator("#login").isVisible(),
+      stored: await page.evaluate(() => sessionStorage.length) });
+    print({ step: "done", requests, console: consoleLines });
+    await context.close();
+    process.exit(0);
+  }
+
   // A wrong key: a clear message, and the key form again.
   step = "wrong key";
   await page.goto(bridge + "/ui/");

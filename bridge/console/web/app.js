@@ -279,7 +279,7 @@
         server: String((op.tags && op.tags[0]) || ""),
         summary: String(op.summary || ""),
         description: String(op.description || ""),
-        schema: content ? resolve(content.schema, 0) : { type: "object", properties: {} },
+        schema: content ? (budget = resolveBudget, resolve(content.schema, 0)) : { type: "object", properties: {} },
       });
     }
     tools.sort((a, b) => a.name.localeCompare(b.name));
@@ -287,21 +287,26 @@
   }
 
   // resolve inlines the document's local $refs, to a bounded depth.
-  function resolve(schema, depth) {
-    if (!schema || typeof schema !== "object" || depth > 12) return schema;
+  // A tool's schema is resolved within a budget of nodes, so that
+  // references that fan out (a hostile server's) cannot freeze the page.
+  let budget = 0;
+  const resolveBudget = 5000;
+  function resolve(schema, depth, siblings) {
+    if (!schema || typeof schema !== "object" || depth > 12 || --budget < 0) return schema;
     if (Array.isArray(schema)) return schema.map((s) => resolve(s, depth + 1));
-    if (typeof schema.$ref === "string" && schema.$ref.startsWith("#/")) {
+    if (!siblings && typeof schema.$ref === "string" && schema.$ref.startsWith("#/")) {
       let target = toolsDoc;
       for (const part of schema.$ref.slice(2).split("/")) {
         target = target && Object.prototype.hasOwnProperty.call(target, part.replace(/~1/g, "/").replace(/~0/g, "~"))
           ? target[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
       }
-      const rest = Object.assign({}, schema);
-      delete rest.$ref;
-      return Object.assign({}, resolve(target, depth + 1), resolve(rest, depth + 1));
+      const rest = resolve(schema, depth + 1, true);
+      return Object.assign({}, resolve(target, depth + 1), rest);
     }
     const out = {};
-    for (const [k, v] of Object.entries(schema)) out[k] = resolve(v, depth + 1);
+    for (const [k, v] of Object.entries(schema)) {
+      if (k !== "__proto__" && !(siblings && k === "$ref")) out[k] = resolve(v, depth + 1);
+    }
     return out;
   }
 
