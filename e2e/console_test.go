@@ -94,7 +94,8 @@ type consoleStep struct {
 		Images   []string `json:"images"`
 		Injected bool     `json:"injected"`
 	} `json:"elements"`
-	Pwned any `json:"pwned"`
+	Pwned  any      `json:"pwned"`
+	Fanout []string `json:"fanout"`
 	// chat
 	Models     []string `json:"models"`
 	Transcript []struct {
@@ -168,7 +169,7 @@ mcpServers:
 	for _, s := range readyz {
 		want[s.Name] = s.Tools
 	}
-	if want["everything"] < 5 || want["hostile"] != 1 {
+	if want["everything"] < 5 || want["hostile"] != 2 {
 		t.Fatalf("readyz: %+v", readyz)
 	}
 
@@ -242,6 +243,10 @@ mcpServers:
 		}
 		if s.Elements.Scripts != 0 || len(s.Elements.Images) != 0 || s.Elements.Injected {
 			t.Errorf("elements made from the server's strings: %+v", s.Elements)
+		}
+		// The self-referring schema gave a form, not a frozen page.
+		if strings.Join(s.Fanout, " ") != "root" {
+			t.Errorf("the fields of hostile__fanout: %v", s.Fanout)
 		}
 	})
 	t.Run("chat", func(t *testing.T) {

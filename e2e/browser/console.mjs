@@ -158,7 +158,12 @@ try {
     injected: !!document.getElementById("injected"),
   }));
   await shot("tools-hostile");
-  print({ step, description, result: hostileResult, error_text: hostileError, elements, pwned: await pwned() });
+  // Its other tool's schema refers to itself: the page must stay alive.
+  await page.locator("#tool-search").fill("fanout");
+  await page.locator('[data-tool="hostile__fanout"]').click();
+  await page.locator("#tool-detail h2", { hasText: "hostile__fanout" }).waitFor({ timeout: 10000 });
+  const fanout = await page.$$eval("#tool-detail form [name]", (els) => els.map((e) => e.name));
+  print({ step, description, result: hostileResult, error_text: hostileError, elements, pwned: await pwned(), fanout });
 
   // Chat: pick the model, ask; the tool activity shows, then the answer.
   step = "chat";
