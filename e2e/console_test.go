@@ -461,13 +461,19 @@ func onlyTheBridge(t *testing.T, b *bridge, s consoleStep, key string) {
 }
 
 // TestBrowserConsoleWithoutKeys: on a bridge with no keys the console
-// opens on the servers page without asking for one, and stores nothing.
+// opens on the servers page without asking for one, and stores nothing;
+// with tools.display "details", the chat shows the tool calls that come
+// as blocks in the answer's text as tool activity, not as markup.
 func TestBrowserConsoleWithoutKeys(t *testing.T) {
 	needBrowser(t)
-	up := llmtest.NewServer(t)
+	up := llmtest.NewServer(t,
+		llmtest.ToolCallStream(llmtest.Call{ID: "call_1", Name: "everything__get-sum", Arguments: `{"a":2,"b":3}`}),
+		llmtest.TextStream("It is ", "5."))
 	b := startBridge(t, buildBinary(t), fmt.Sprintf(`listen: %s
 upstream:
   base_url: %s
+tools:
+  display: details
 mcpServers:
   everything:
     command: node
@@ -477,6 +483,13 @@ mcpServers:
 	s := steps["open"]
 	if s.LoginVisible || s.Stored != 0 || len(s.Servers) != 1 || s.Servers[0].Name != "everything" || s.Servers[0].State != "ready" {
 		t.Errorf("%+v", s)
+	}
+	var got []string
+	for _, li := range steps["chat"].Transcript {
+		got = append(got, li.Role+": "+li.Text)
+	}
+	if strings.Join(got, "\n") != "user: What is 2 + 3? Use the tool.\ntool done: Used everything__get-sum\nassistant: It is 5." {
+		t.Errorf("transcript:\n%s", strings.Join(got, "\n"))
 	}
 	onlyTheBridge(t, b, steps["done"], "")
 	b.stop(t)

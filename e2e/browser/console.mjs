@@ -6,8 +6,9 @@
 //   BRIDGE=http://127.0.0.1:PORT KEY=... OUT=DIR CHROMIUM=/usr/bin/chromium \
 //     node console.mjs USER_DATA_DIR
 //
-// With OPEN=1 instead of KEY, the bridge has no keys: it only checks that
-// the console opens on the servers page without asking for one.
+// With OPEN=1 instead of KEY, the bridge has no keys: it checks that the
+// console opens on the servers page without asking for one, then chats
+// once.
 //
 // It prints one JSON line per step, {"step": NAME, ...what it saw}, and
 // screenshots to OUT. At the step "kill" it waits for a line on stdin
@@ -66,6 +67,16 @@ try {
     await page.locator("#servers tbody tr").first().waitFor();
     print({ step, servers: await serverRows(), login_visible: await page.locator("#login").isVisible(),
       stored: await page.evaluate(() => sessionStorage.length) });
+    step = "chat";
+    await page.locator("[data-nav=chat]").click();
+    await page.locator("#model option").first().waitFor({ state: "attached" });
+    await page.locator("#model").selectOption("test-model");
+    await page.locator("#prompt").fill("What is 2 + 3? Use the tool.");
+    await page.locator("#send").click();
+    await page.locator("#transcript li.assistant").waitFor();
+    await page.locator("#send:not([disabled])").waitFor();
+    const transcript = await page.$$eval("#transcript li", (lis) => lis.map((li) => ({ role: li.className, text: li.textContent })));
+    print({ step, transcript });
     print({ step: "done", requests, console: consoleLines });
     await context.close();
     process.exit(0);

@@ -626,6 +626,31 @@
     return li;
   }
 
+  // segments splits an answer's content into its text and the tool-call
+  // blocks the bridge writes with tools.display "details"
+  // (<details type="tool_calls" name="..." ...>), read as text, never
+  // parsed as HTML. An unfinished block at the end is left out until it
+  // is whole.
+  const detailsOpen = '<details type="tool_calls"';
+  function segments(s) {
+    const out = [], re = /<details type="tool_calls"([^>]*)>[\s\S]*?<\/details>\n?/g;
+    let last = 0, m;
+    const text = (t) => { if (t.trim()) out.push({ text: t.trim() }); };
+    while ((m = re.exec(s))) {
+      text(s.slice(last, m.index));
+      const name = /\bname="([^"]*)"/.exec(m[1]);
+      out.push({ tool: name ? unescapeAttr(name[1]) : "a tool" });
+      last = re.lastIndex;
+    }
+    let rest = s.slice(last);
+    const open = rest.indexOf("<details");
+    if (open >= 0) rest = rest.slice(0, open);
+    text(rest);
+    return out;
+  }
+  const entities = { quot: '"', "#34": '"', "#39": "'", apos: "'", amp: "&", lt: "<", gt: ">" };
+  const unescapeAttr = (v) => v.replace(/&(quot|#34|#39|apos|amp|lt|gt);/g, (_, e) => entities[e]);
+
   $("#prompt").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $("#chat-form").requestSubmit(); }
   });
@@ -646,7 +671,7 @@
     chatAbort = ctl;
     $("#send").disabled = true;
     $("#stop").disabled = false;
-    let answer = null, content = "", status = null;
+    let answer = null, content = "", status = null, blocks = null;
     try {
       const resp = await api("/v1/chat/completions", {
         method: "POST", signal: ctl.signal, headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
@@ -675,6 +700,15 @@
           const piece = c.delta && typeof c.delta.content === "string" ? c.delta.content : "";
           if (!piece) continue;
           content += piece;
+          if (blocks || content.includes(detailsOpen)) {
+            // tools.display "details": the tool calls come as blocks in
+            // the content; the turn is laid out again from all of it.
+            if (!blocks) blocks = answer ? [answer] : [];
+            answer = null;
+            for (const n of blocks) n.remove();
+            blocks = segments(content).map((seg) => (seg.text !== undefined ? say("assistant", seg.text) : say("tool done", "Used " + seg.tool)));
+            continue;
+          }
           if (!answer) answer = say("assistant", "");
           answer.textContent += piece;
         }
