@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,7 +150,9 @@ func TestBrowserConsole(t *testing.T) {
 	up := llmtest.NewServer(t,
 		llmtest.ToolCallStream(llmtest.Call{ID: "call_1", Name: "everything__get-sum", Arguments: `{"a":2,"b":3}`}),
 		llmtest.TextStream("The answer is ", "5, as the tool said."))
-	b := startBridgeKey(t, buildBinary(t), fmt.Sprintf(`listen: %s
+	addr := freePort(t)
+	config := func(key string) []byte {
+		return fmt.Appendf(nil, `listen: %s
 upstream:
   base_url: %s
 auth:
@@ -161,7 +165,13 @@ mcpServers:
   hostile:
     command: node
     args: [%q]
-`, freePort(t), up.URL, consoleKey, npmServer("server-everything"), hostile), consoleKey)
+`, addr, up.URL, key, npmServer("server-everything"), hostile)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "mcp-bridge.yaml")
+	if err := os.WriteFile(cfgPath, config(consoleKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := launchBridge(t, exec.Command(buildBinary(t), "serve", "-c", cfgPath), "http://"+addr, consoleKey)
 
 	// The tools each server has, as the bridge counts them.
 	want := map[string]int{}
@@ -174,7 +184,40 @@ mcpServers:
 	}
 
 	out := artefactsDir(t, "console")
-	steps := driveConsole(t, b, out, "KEY="+consoleKey)
+	steps := driveConsole(t, b.url, out, map[string]func(){
+		// A server killed under the page's eyes.
+		"kill": func() {
+			pid := childOf(t, b.cmd.Process.Pid, "server-everything")
+			if pid == 0 {
+				t.Fatal("server-everything's process not found")
+			}
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		},
+		// The key revoked by a reload of the configuration.
+		"revoke": func() {
+			if err := os.WriteFile(cfgPath, config("another-key-0123456789abcdef"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_ = b.cmd.Process.Signal(syscall.SIGHUP)
+			for deadline := time.Now().Add(20 * time.Second); ; {
+				req, _ := http.NewRequest("GET", b.url+"/v1/models", nil)
+				req.Header.Set("Authorization", "Bearer "+consoleKey)
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusUnauthorized {
+						return
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the reload did not revoke the key")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		},
+	}, "KEY="+consoleKey)
 
 	t.Run("wrong key", func(t *testing.T) {
 		s := steps["wrong key"]
@@ -319,7 +362,13 @@ mcpServers:
 			t.Errorf("after the restart: %+v", u)
 		}
 	})
-	t.Run("requests", func(t *testing.T) { onlyTheBridge(t, b, steps["done"], consoleKey) })
+	t.Run("key revoked", func(t *testing.T) {
+		s := steps["revoked"]
+		if !s.LoginVisible || s.Stored != 0 || !strings.Contains(s.Message, "no longer accepts the key") {
+			t.Errorf("%+v", s)
+		}
+	})
+	t.Run("requests", func(t *testing.T) { onlyTheBridge(t, b.url, steps["done"], consoleKey) })
 	for _, name := range []string{"login-wrong-key", "servers", "tools", "tools-hostile", "chat", "chat-dark", "activity", "servers-phone", "servers-down"} {
 		if st, err := os.Stat(filepath.Join(out, name+".png")); err != nil || st.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
@@ -355,13 +404,13 @@ func readyzServers(t *testing.T, base string) []struct {
 	return v.Servers
 }
 
-// driveConsole runs browser/console.mjs on the bridge b with env, its
-// screenshots going to out, and returns its steps by name. At the step
-// "kill" it kills b's server-everything and tells the driver.
-func driveConsole(t *testing.T, b *bridge, out string, env ...string) map[string]consoleStep {
+// driveConsole runs browser/console.mjs on the bridge at url with env,
+// its screenshots going to out, and returns its steps by name. At a step
+// named in at, the driver waits while at's function runs.
+func driveConsole(t *testing.T, url, out string, at map[string]func(), env ...string) map[string]consoleStep {
 	t.Helper()
 	cmd := exec.Command("node", "browser/console.mjs", t.TempDir())
-	cmd.Env = append(os.Environ(), append([]string{"CHROMIUM=" + chromiumPath, "BRIDGE=" + b.url, "OUT=" + out}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"CHROMIUM=" + chromiumPath, "BRIDGE=" + url, "OUT=" + out}, env...)...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -420,15 +469,9 @@ func driveConsole(t *testing.T, b *bridge, out string, env ...string) map[string
 			t.Fatalf("step %q: %s\npage console:\n%s\n(screenshot in %s)", s.Step, s.Error, strings.Join(s.Console, "\n"), out)
 		}
 		steps[s.Step] = s
-		if s.Step == "kill" {
-			pid := childOf(t, b.cmd.Process.Pid, "server-everything")
-			if pid == 0 {
-				t.Fatal("server-everything's process not found")
-			}
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_, _ = stdin.Write([]byte("killed\n"))
+		if do, ok := at[s.Step]; ok {
+			do()
+			_, _ = stdin.Write([]byte("go\n"))
 		}
 		if s.Step == "done" {
 			break
@@ -438,15 +481,15 @@ func driveConsole(t *testing.T, b *bridge, out string, env ...string) map[string
 }
 
 // onlyTheBridge checks that every request the browser made went to the
-// bridge b, none with key in its URL, and that the page's console shows
+// bridge at url, none with key in its URL, and that the page's console shows
 // no error of the page's own (a script error, a CSP violation).
-func onlyTheBridge(t *testing.T, b *bridge, s consoleStep, key string) {
+func onlyTheBridge(t *testing.T, url string, s consoleStep, key string) {
 	t.Helper()
 	if len(s.Requests) < 4 { // the page, its style and script, its data
 		t.Fatalf("only %d requests recorded", len(s.Requests))
 	}
 	for _, r := range s.Requests {
-		if !strings.HasPrefix(r.URL, b.url+"/") && !strings.HasPrefix(r.URL, "data:") {
+		if !strings.HasPrefix(r.URL, url+"/") && !strings.HasPrefix(r.URL, "data:") {
 			t.Errorf("a request outside the bridge: %s %s", r.Method, r.URL)
 		}
 		if key != "" && strings.Contains(r.URL, key) {
@@ -460,8 +503,9 @@ func onlyTheBridge(t *testing.T, b *bridge, s consoleStep, key string) {
 	}
 }
 
-// TestBrowserConsoleWithoutKeys: on a bridge with no keys the console
-// opens on the servers page without asking for one, and stores nothing;
+// TestBrowserConsoleWithoutKeys: on a bridge with no keys, behind a
+// reverse proxy that serves it under a path, the console opens on the
+// servers page without asking for a key, and stores nothing;
 // with tools.display "details", the chat shows the tool calls that come
 // as blocks in the answer's text as tool activity, not as markup.
 func TestBrowserConsoleWithoutKeys(t *testing.T) {
@@ -479,7 +523,16 @@ mcpServers:
     command: node
     args: [%q, "stdio"]
 `, freePort(t), up.URL, npmServer("server-everything")))
-	steps := driveConsole(t, b, artefactsDir(t, "console-open"), "OPEN=1")
+	// Behind a reverse proxy that serves the bridge under /bridge.
+	target, _ := url.Parse(b.url)
+	proxy := serveLoopback(t, &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.Out.URL.Scheme, r.Out.URL.Host = target.Scheme, target.Host
+		r.Out.URL.Path = strings.TrimPrefix(r.In.URL.Path, "/bridge")
+		r.Out.URL.RawPath = ""
+		r.Out.Host = r.In.Host
+	}})
+	base := "http://127.0.0.1:" + proxy + "/bridge"
+	steps := driveConsole(t, base, artefactsDir(t, "console-open"), nil, "OPEN=1")
 	s := steps["open"]
 	if s.LoginVisible || s.Stored != 0 || len(s.Servers) != 1 || s.Servers[0].Name != "everything" || s.Servers[0].State != "ready" {
 		t.Errorf("%+v", s)
@@ -491,6 +544,6 @@ mcpServers:
 	if strings.Join(got, "\n") != "user: What is 2 + 3? Use the tool.\ntool done: Used everything__get-sum\nassistant: It is 5." {
 		t.Errorf("transcript:\n%s", strings.Join(got, "\n"))
 	}
-	onlyTheBridge(t, b, steps["done"], "")
+	onlyTheBridge(t, base, steps["done"], "")
 	b.stop(t)
 }

@@ -11,8 +11,9 @@
 // once.
 //
 // It prints one JSON line per step, {"step": NAME, ...what it saw}, and
-// screenshots to OUT. At the step "kill" it waits for a line on stdin
-// (the test has killed a server) before it goes on. The last line is
+// screenshots to OUT. At the steps "kill" and "revoke" it waits for a
+// line on stdin (the test has killed a server, revoked the key) before it
+// goes on. The last line is
 // {"step": "done", "requests": [...], "console": [...]}. A failure prints
 // {"step": ..., "error": ...} and exits 1.
 import { createInterface } from "node:readline";
@@ -241,6 +242,15 @@ try {
   await shot("servers-down");
   await page.locator('#servers tr[data-server="everything"] .state.ok').waitFor({ timeout: 60000 });
   print({ step: "killed", down, up: await serverRows() });
+
+  // The key revoked by a reload: the next request asks for a key again.
+  step = "revoke";
+  print({ step });
+  await stdin.next();
+  await page.locator("[data-nav=tools]").click();
+  await page.locator("#login").waitFor({ state: "visible" });
+  print({ step: "revoked", message: await text("#login-error"), login_visible: await page.locator("#login").isVisible(),
+    stored: await page.evaluate(() => sessionStorage.length) });
 
   print({ step: "done", requests, console: consoleLines });
 } catch (err) {

@@ -40,6 +40,10 @@
 
   let key = sessionStorage.getItem(KEY) || "";
 
+  // base is the bridge's root as the browser sees it: "" normally, a path
+  // when a proxy serves the bridge under one (/bridge/ui/ -> /bridge).
+  const base = location.pathname.replace(/\/ui(\/.*)?$/, "");
+
   class BridgeError extends Error {
     constructor(status, message, code) { super(message); this.status = status; this.code = code; }
   }
@@ -69,7 +73,14 @@
       method: opts.method || "GET", headers: headers(opts.headers), body: opts.body,
       signal: opts.signal, cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer",
     });
-    if (resp.status === 401) { needKey("The bridge refused the key: " + (await errorOf(resp)).message); throw new BridgeError(401, "unauthorized"); }
+    if (resp.status === 401) {
+      // The key was revoked (a reload) or has expired: ask again.
+      const err = await errorOf(resp);
+      sessionStorage.removeItem(KEY);
+      started = false;
+      needKey("The bridge no longer accepts the key (" + (err.code || "401") + ": " + err.message + "). Enter a key.");
+      throw new BridgeError(401, "unauthorized");
+    }
     if (!resp.ok) throw await errorOf(resp);
     return resp;
   }
@@ -264,7 +275,7 @@
 
   async function loadTools() {
     try {
-      toolsDoc = await getJSON("/openapi.json");
+      toolsDoc = await getJSON(base + "/openapi.json");
     } catch (err) {
       if (err.status !== 401) $("#tool-detail").replaceChildren(el("p", { class: "error", text: "Could not load the tools: " + err.message }));
       return;
@@ -432,7 +443,7 @@
         },
       },
     });
-    const resp = await api("/mcp", {
+    const resp = await api(base + "/mcp", {
       method: "POST", body,
       headers: {
         "Content-Type": "application/json", Accept: "application/json, text/event-stream",
@@ -505,7 +516,7 @@
     const ctl = new AbortController();
     feedAbort = ctl;
     try {
-      const resp = await api("/v1/events", { signal: ctl.signal, headers: { Accept: "text/event-stream" } });
+      const resp = await api(base + "/v1/events", { signal: ctl.signal, headers: { Accept: "text/event-stream" } });
       setFeedState("live", true);
       feedRetry = 0;
       await sse(resp, (e) => { try { onActivity(JSON.parse(e.data)); } catch { /* skip */ } });
@@ -609,7 +620,7 @@
   async function loadModels() {
     if (modelsLoaded) return;
     try {
-      const list = await getJSON("/v1/models");
+      const list = await getJSON(base + "/v1/models");
       const sel = $("#model");
       sel.replaceChildren(...(list.data || []).map((m) => el("option", { value: String(m.id), text: String(m.id) })));
       modelsLoaded = true;
@@ -673,7 +684,7 @@
     $("#stop").disabled = false;
     let answer = null, content = "", status = null, blocks = null;
     try {
-      const resp = await api("/v1/chat/completions", {
+      const resp = await api(base + "/v1/chat/completions", {
         method: "POST", signal: ctl.signal, headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
         body: JSON.stringify({ model, messages: history, stream: true }),
       });
