@@ -16,7 +16,8 @@ import (
 // routes every client uses, with the key the person typed.
 func (s *Server) mountConsole(e *echo.Echo, api *echo.Group) {
 	files := echo.WrapHandler(console.Handler())
-	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, console.Prefix) })
+	// A relative redirect, so that a proxy's path in front stays.
+	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "ui/") })
 	e.GET(console.Prefix+"*", files)
 	e.HEAD(console.Prefix+"*", files)
 	api.GET(console.ServersPath, s.on(func(s *Server, c echo.Context) error {

@@ -56,7 +56,7 @@ func TestConsoleRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/ui/" {
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "ui/" {
 		t.Errorf("GET /ui: %d %v", resp.StatusCode, resp.Header)
 	}
 
