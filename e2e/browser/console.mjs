@@ -194,7 +194,8 @@ try {
   // Activity: the calls and the chat, filtered by tool and by identity.
   step = "activity";
   await page.locator("[data-nav=activity]").click();
-  await page.locator("#timeline li").first().waitFor();
+  // The chat's end is reported once its answer is out: wait for it.
+  await page.locator('#timeline li[data-type="chat_finished"]').waitFor();
   const all = await page.locator("#timeline li").count();
   const types = await page.$$eval("#timeline li", (lis) => [...new Set(lis.map((li) => li.dataset.type))].sort());
   await shot("activity");
