@@ -16,7 +16,9 @@
 package console
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"path"
@@ -49,12 +51,27 @@ func Files() fs.FS {
 
 // Handler serves the console's files under Prefix with the headers that
 // keep the page to itself (see ContentSecurityPolicy, plus nosniff, no
-// framing, no referrer, revalidation on every load). A path that names no
-// file is answered 404; directories other than the root are not listed.
-// It is safe for concurrent use.
+// framing, no referrer, revalidation on every load, answered 304 while
+// the file's ETag, a digest of its content, matches). A path that names
+// no file is answered 404; directories other than the root are not
+// listed. It is safe for concurrent use.
 func Handler() http.Handler {
 	files := http.FileServerFS(Files())
 	root := Files()
+	etags := map[string]string{} // by name; "" is the root's index.html
+	_ = fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(root, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		etags[name] = `"` + hex.EncodeToString(sum[:12]) + `"`
+		return nil
+	})
+	etags[""] = etags["index.html"]
 	return http.StripPrefix(strings.TrimSuffix(Prefix, "/"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		SecurityHeaders(h)
@@ -70,6 +87,11 @@ func Handler() http.Handler {
 				http.NotFound(w, r)
 				return
 			}
+		} else {
+			name = ""
+		}
+		if tag := etags[name]; tag != "" {
+			h.Set("ETag", tag) // the file server answers If-None-Match with it
 		}
 		files.ServeHTTP(w, r)
 	}))

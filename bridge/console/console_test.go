@@ -117,3 +117,30 @@ func TestFilesStayOnTheBridge(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlerRevalidatesByContent(t *testing.T) {
+	h := Handler()
+	for _, path := range []string{"/ui/", "/ui/app.js", "/ui/style.css"} {
+		first := get(t, h, "GET", path)
+		tag := first.Header.Get("ETag")
+		if len(tag) < 10 || !strings.HasPrefix(tag, `"`) {
+			t.Fatalf("%s: ETag %q", path, tag)
+		}
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("If-None-Match", tag)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("%s with its ETag: %d, %d bytes", path, rec.Code, rec.Body.Len())
+		}
+		req.Header.Set("If-None-Match", `"stale"`)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+			t.Errorf("%s with a stale ETag: %d", path, rec.Code)
+		}
+	}
+	if a, b := get(t, h, "GET", "/ui/app.js").Header.Get("ETag"), get(t, h, "GET", "/ui/style.css").Header.Get("ETag"); a == b {
+		t.Errorf("two files, one ETag %s", a)
+	}
+}
