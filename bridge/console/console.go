@@ -97,7 +97,8 @@ func Handler() http.Handler {
 	}))
 }
 
-// SecurityHeaders sets the console's response headers on h.
+// SecurityHeaders sets the console's response headers on h (see Handler),
+// replacing any values of the same names.
 func SecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")

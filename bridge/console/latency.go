@@ -28,7 +28,8 @@ type history struct {
 	errors  int64
 }
 
-// Sample is one finished tool call.
+// Sample is one finished tool call: plain data, whose zero value is an
+// instant successful call at the zero time.
 type Sample struct {
 	// At is when the call ended.
 	At time.Time `json:"at"`

@@ -11,7 +11,8 @@ import (
 // ServersPath is the route of the servers page's data.
 const ServersPath = Prefix + "api/servers"
 
-// Server is one server as the servers page shows it.
+// Server is one server as the servers page shows it: plain data, whose
+// zero value is a server of which nothing is known.
 type Server struct {
 	Name      string `json:"name"`
 	Transport string `json:"transport"`
