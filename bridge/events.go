@@ -32,15 +32,19 @@ type FeedBus interface {
 // activityStream is the one stream of the activity feed.
 const activityStream = "activity"
 
-// events is the /v1/events activity feed: tool calls started and finished,
-// servers up and down, tool lists changed. Nothing is replayed to late
-// subscribers, and arguments and results are not published (they may hold
-// user data); only names, servers, outcomes and durations. It is safe for
-// concurrent use.
+// events is the /v1/events activity feed: chat requests started and
+// finished (model, rounds, tool calls, outcome), tool calls started and
+// finished, servers up and down, tool lists changed. Nothing is replayed
+// to late subscribers, and arguments, messages and results are not
+// published (they may hold user data); only names, servers, models,
+// outcomes, counts and durations. It is safe for concurrent use.
 //
 // Each caller sees only the activity of what it may use: subscribers
 // with one view (auth.Principal.ViewKey) share one stream, and an event
-// goes to the streams whose view allows its tool or server.
+// goes to the streams whose view allows its tool, server or model. Who
+// made a call or a chat request (its identity) is shown to the full view
+// only: a caller restricted by a policy does not learn the names of the
+// others.
 //
 // It is an observe.Observer: tool calls of every face and registry
 // events reach it with the other observers'.
@@ -78,6 +82,8 @@ func newEvents(log *slog.Logger, bus FeedBus) *events {
 // allows reports whether a caller of p's view may see a.
 func allows(p *auth.Principal, a activity) bool {
 	switch {
+	case a.Model != "":
+		return p.AllowsModel(a.Model)
 	case a.Tool != "":
 		return p.AllowsTool(a.Tool, a.Server)
 	case a.Server != "":
@@ -97,6 +103,13 @@ type activity struct {
 	DurationMS *int64 `json:"duration_ms,omitempty"`
 	Tools      *int   `json:"tools,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Identity is who made the call or the chat request (a key's or a
+	// JWT's name, never a secret); the full view only.
+	Identity  string `json:"identity,omitempty"`
+	Model     string `json:"model,omitempty"`
+	Rounds    *int   `json:"rounds,omitempty"`
+	ToolCalls *int   `json:"tool_calls,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
 }
 
 func (e *events) publish(a activity) {
@@ -129,12 +142,25 @@ func (e *events) received(b []byte) {
 // deliver sends the event a, encoded as b, to the streams whose view
 // allows it.
 func (e *events) deliver(a activity, b []byte) {
+	var anonymous []byte // b without the identity, for restricted views
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for id, p := range e.views {
-		if allows(p, a) {
-			e.srv.TryPublish(id, &sse.Event{Event: []byte(a.Type), Data: b})
+		if !allows(p, a) {
+			continue
 		}
+		data := b
+		if id != activityStream && a.Identity != "" {
+			if anonymous == nil {
+				c := a
+				c.Identity = ""
+				if anonymous, _ = json.Marshal(c); anonymous == nil {
+					continue
+				}
+			}
+			data = anonymous
+		}
+		e.srv.TryPublish(id, &sse.Event{Event: []byte(a.Type), Data: data})
 	}
 }
 
@@ -159,14 +185,26 @@ func (e *events) stream(p *auth.Principal) (string, bool) {
 
 var _ observe.Observer = (*events)(nil)
 
+func (e *events) ChatStarted(ctx context.Context, s *observe.ChatStart) context.Context {
+	e.publish(activity{Type: "chat_started", Model: s.Model, Identity: s.Identity})
+	return ctx
+}
+
+func (e *events) ChatFinished(_ context.Context, r *observe.ChatRecord) {
+	ms, rounds, calls := r.Duration.Milliseconds(), r.Rounds, r.ToolCalls
+	e.publish(activity{Type: "chat_finished", Model: r.Model, Identity: r.Identity, Rounds: &rounds, ToolCalls: &calls,
+		DurationMS: &ms, Outcome: r.Outcome})
+}
+
 func (e *events) ToolCallStarted(ctx context.Context, s *observe.ToolCallStart) context.Context {
-	e.publish(activity{Type: "tool_call_started", Tool: s.Tool, Server: s.Server, CallID: s.CallID})
+	e.publish(activity{Type: "tool_call_started", Tool: s.Tool, Server: s.Server, CallID: s.CallID, Identity: s.Identity})
 	return ctx
 }
 
 func (e *events) ToolCallFinished(_ context.Context, r *observe.ToolCallRecord) {
 	isErr, ms := r.Outcome != observe.OutcomeOK, r.Duration.Milliseconds()
-	e.publish(activity{Type: "tool_call_finished", Tool: r.Tool, Server: r.Server, CallID: r.CallID, IsError: &isErr, DurationMS: &ms})
+	e.publish(activity{Type: "tool_call_finished", Tool: r.Tool, Server: r.Server, CallID: r.CallID, IsError: &isErr, DurationMS: &ms,
+		Identity: r.Identity, Outcome: r.Outcome})
 }
 
 // ServerState publishes a registry event.

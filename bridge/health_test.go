@@ -100,7 +100,7 @@ func TestEventsFeed(t *testing.T) {
 
 	sc := bufio.NewScanner(resp.Body)
 	var seen []map[string]any
-	for sc.Scan() && len(seen) < 2 {
+	for sc.Scan() && len(seen) < 4 {
 		line := sc.Text()
 		if strings.Contains(line, "s3cr3t") || strings.Contains(line, "add got") {
 			t.Errorf("feed leaks arguments or results: %s", line)
@@ -113,8 +113,17 @@ func TestEventsFeed(t *testing.T) {
 			seen = append(seen, ev)
 		}
 	}
-	if len(seen) != 2 || seen[0]["type"] != "tool_call_started" || seen[1]["type"] != "tool_call_finished" ||
-		seen[1]["tool"] != "calc__add" || seen[1]["server"] != "calc" || seen[1]["is_error"] != false {
+	// The chat request around the call, and the call; each with who made
+	// it (the anonymous caller: no keys here).
+	if len(seen) != 4 || seen[0]["type"] != "chat_started" || seen[1]["type"] != "tool_call_started" || seen[2]["type"] != "tool_call_finished" ||
+		seen[2]["tool"] != "calc__add" || seen[2]["server"] != "calc" || seen[2]["is_error"] != false || seen[2]["outcome"] != "ok" ||
+		seen[3]["type"] != "chat_finished" || seen[3]["model"] != "m" || seen[3]["rounds"] != float64(2) || seen[3]["tool_calls"] != float64(1) ||
+		seen[3]["outcome"] != "ok" {
 		t.Fatalf("events %v", seen)
+	}
+	for _, ev := range seen {
+		if ev["identity"] != "anonymous" {
+			t.Errorf("event without its identity: %v", ev)
+		}
 	}
 }

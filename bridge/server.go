@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/console"
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/route"
@@ -194,7 +195,8 @@ type Server struct {
 	face       *face            // nil when Tools is not a Registry
 	origin     *originPolicy
 
-	approvals *approvals // chat rounds waiting for approval (approval.go)
+	approvals *approvals       // chat rounds waiting for approval (approval.go)
+	latency   *console.Latency // each server's latest tool calls, for the console
 }
 
 // New returns a Server with opts' zero values replaced by defaults.
@@ -219,7 +221,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s.pending.store, s.pending.log = opts.Turns, log
 	s.approvals = newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes)
-	s.obs = observe.Multi(s.events, opts.Observer)
+	s.latency = console.NewLatency(0)
+	s.obs = observe.Multi(s.events, opts.Observer, s.latency)
 	if opts.Observer != nil {
 		// The servers already up when the bridge is made have had their
 		// events; the observer starts from their state.
@@ -465,6 +468,7 @@ func (s *Server) routes() *echo.Echo {
 	if s.face != nil {
 		s.mountMCP(api)
 	}
+	s.mountConsole(e, api)
 	return e
 }
 

@@ -139,7 +139,7 @@ func TestFeedAcrossReplicas(t *testing.T) {
 	}
 	sc := bufio.NewScanner(resp.Body)
 	var seen []string
-	for sc.Scan() && len(seen) < 2 {
+	for sc.Scan() && len(seen) < 4 {
 		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
 			var ev map[string]any
 			if err := json.Unmarshal([]byte(data), &ev); err != nil {
@@ -148,13 +148,14 @@ func TestFeedAcrossReplicas(t *testing.T) {
 			seen = append(seen, fmt.Sprint(ev["type"], " ", ev["tool"]))
 		}
 	}
-	if len(seen) != 2 || seen[0] != "tool_call_started calc__add" || seen[1] != "tool_call_finished calc__add" {
+	if len(seen) != 4 || seen[0] != "chat_started <nil>" || seen[1] != "tool_call_started calc__add" || seen[2] != "tool_call_finished calc__add" ||
+		seen[3] != "chat_finished <nil>" {
 		t.Errorf("B's subscriber saw %v", seen)
 	}
 	feed.mu.Lock()
 	defer feed.mu.Unlock()
-	if feed.sent != 2 {
-		t.Errorf("%d events published for one tool call, want 2 (each once)", feed.sent)
+	if feed.sent != 4 {
+		t.Errorf("%d events published for one chat with one tool call, want 4 (each once)", feed.sent)
 	}
 }
 
