@@ -96,13 +96,13 @@ func TestMixedTurnAcrossReplicas(t *testing.T) {
 type sharedFeed struct {
 	mu   sync.Mutex
 	subs []func([]byte)
-	sent int // tool call events published
+	sent int // chat and tool call events published
 }
 
 func (f *sharedFeed) Publish(_ context.Context, b []byte) error {
 	f.mu.Lock()
 	subs := slices.Clone(f.subs)
-	if bytes.Contains(b, []byte(`"tool_call_`)) {
+	if bytes.Contains(b, []byte(`"tool_call_`)) || bytes.Contains(b, []byte(`"chat_`)) {
 		f.sent++ // the servers' own events (up, tools changed) come when they will
 	}
 	f.mu.Unlock()
