@@ -522,3 +522,28 @@ func TestFaceSessionFollowsReloadedPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyzShowsTheKeysServers: /readyz gives a key the details of the
+// servers and tools its policy lets it use only; the status is the
+// bridge's.
+func TestReadyzShowsTheKeysServers(t *testing.T) {
+	var log callLog
+	h := policyHarness(t, auth.PolicyConfig{Servers: []string{"fs"}, Tools: []string{"fs__read_*"}}, &log)
+	get := func(key string) (int, map[string]any) {
+		status, _, body := do(t, "GET", h.srv.URL+"/readyz", keyHeader(key), "")
+		var out map[string]any
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		return status, out
+	}
+	status, reader := get(readerKey)
+	servers, _ := reader["servers"].([]any)
+	if status != http.StatusOK || reader["status"] != "ready" || len(servers) != 1 || servers[0].(map[string]any)["name"] != "fs" || reader["tools"] != float64(1) {
+		t.Errorf("reader: %d %v", status, reader)
+	}
+	_, admin := get(adminKey)
+	if servers, _ := admin["servers"].([]any); len(servers) != 2 || admin["tools"] != float64(3) {
+		t.Errorf("admin: %v", admin)
+	}
+}

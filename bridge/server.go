@@ -546,13 +546,6 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// keyOK reports whether the request carries a valid credential, or auth
-// is off.
-func (s *Server) keyOK(r *http.Request) bool {
-	_, err := s.opts.Auth.Authenticate(r)
-	return err == nil
-}
-
 // models lists the upstream's models, and BuiltinModel unless disabled:
 // alone, with a warning in the log, when the upstream does not answer, so
 // that a client can offer it while no LLM is up.
@@ -609,7 +602,8 @@ func (s *Server) readyz(c echo.Context) error {
 	all := s.opts.Tools.Servers()
 	obsErr := observe.Healthy(s.opts.Observer)
 	state, stateDown := s.stateReady(c.Request().Context())
-	if !s.keyOK(c.Request()) {
+	p, keyErr := s.opts.Auth.Authenticate(c.Request())
+	if keyErr != nil {
 		// Without a key: ready or not, nothing about the servers.
 		if obsErr != nil || stateDown {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
@@ -621,19 +615,37 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	}
-	servers := make([]server, len(all))
+	// The status is the bridge's; the details only of what the key's
+	// policy lets it use.
+	servers := make([]server, 0, len(all))
 	status, code := "ready", http.StatusOK
-	for i, sv := range all {
-		servers[i] = server{sv.Name, sv.Transport, sv.State, sv.Tools, sv.Restarts, mcpclient.Redact(sv.Error, s.opts.Secrets)}
+	for _, sv := range all {
 		if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}
+		if p.AllowsServer(sv.Name) {
+			servers = append(servers, server{sv.Name, sv.Transport, sv.State, sv.Tools, sv.Restarts, mcpclient.Redact(sv.Error, s.opts.Secrets)})
+		}
 	}
-	out := map[string]any{"status": status, "servers": servers, "tools": len(s.opts.Tools.Tools())}
+	tools := 0
+	for _, t := range s.opts.Tools.Tools() {
+		if p.AllowsTool(t.Name, t.Server) {
+			tools++
+		}
+	}
+	out := map[string]any{"status": status, "servers": servers, "tools": tools}
 	if b, ok := s.opts.Tools.(interface {
 		Blocked() []mcpclient.BlockedTool
-	}); ok && len(b.Blocked()) > 0 {
-		out["blocked_tools"] = b.Blocked() // kept out by the guard, and why
+	}); ok {
+		var blocked []mcpclient.BlockedTool
+		for _, t := range b.Blocked() {
+			if p.AllowsServer(t.Server) {
+				blocked = append(blocked, t) // kept out by the guard, and why
+			}
+		}
+		if len(blocked) > 0 {
+			out["blocked_tools"] = blocked
+		}
 	}
 	if obsErr != nil {
 		// The audit log cannot write: what happens is not being recorded.
