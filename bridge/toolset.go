@@ -30,6 +30,8 @@ type toolset struct {
 	// leftOut are the tools of the view the profile does not take: a name
 	// it refuses, or past its MaxTools.
 	leftOut []string
+	// search is the index of tools for search_tools, made on first use.
+	search searchState
 }
 
 // toolCache hands out the toolset of the current registry version as a
@@ -248,6 +250,9 @@ func joinTools(client []json.RawMessage, clientNames map[string]bool, ts *toolse
 // toolset, made once per request and said in the log when the client's
 // own tools left no room for some of the bridge's.
 func (r *run) toolsFor(prof *route.Profile) json.RawMessage {
+	if r.searching {
+		return r.searchTools(prof)
+	}
 	if !prof.ChangesTools() {
 		return r.tools
 	}
