@@ -237,3 +237,23 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestInjectedDefinitionsAreLean: definitions are compact JSON without
+// HTML escapes, and the same tools give the same bytes.
+func TestInjectedDefinitionsAreLean(t *testing.T) {
+	tools := []mcpclient.Tool{
+		{Name: "fs__read", Server: "fs", Description: "Reads <path> & returns it.",
+			InputSchema: json.RawMessage("{\n  \"type\": \"object\",\n  \"properties\": {\"path\": {\"type\": \"string\"}}\n}")},
+		{Name: "fs__write", Server: "fs", Title: "Write"},
+	}
+	a, b := buildToolset(1, tools, nil), buildToolset(2, slices.Clone(tools), nil)
+	if string(a.joined) != string(b.joined) {
+		t.Errorf("the same tools gave different bytes:\n%s\n%s", a.joined, b.joined)
+	}
+	want := `[{"type":"function","function":{"name":"fs__read","description":"Reads <path> & returns it.",` +
+		`"parameters":{"type":"object","properties":{"path":{"type":"string"}}}}},` +
+		`{"type":"function","function":{"name":"fs__write","description":"Write","parameters":{"type":"object","properties":{}}}}]`
+	if string(a.joined) != want {
+		t.Errorf("definitions:\n%s\nwant\n%s", a.joined, want)
+	}
+}

@@ -140,7 +140,9 @@ func buildToolset(version uint64, tools []mcpclient.Tool, prof *route.Profile) *
 	return ts
 }
 
-// openAITool is the OpenAI function-tool definition of an MCP tool.
+// openAITool is the OpenAI function-tool definition of an MCP tool, lean
+// and deterministic so that provider prompt caches hit: compact JSON
+// without HTML escapes, the same tool always the same bytes.
 func openAITool(t mcpclient.Tool) json.RawMessage {
 	desc := t.Description
 	if desc == "" {
@@ -150,21 +152,29 @@ func openAITool(t mcpclient.Tool) json.RawMessage {
 	if len(params) == 0 {
 		params = json.RawMessage(`{"type":"object","properties":{}}`)
 	}
-	b, err := json.Marshal(openai.Tool{
-		Type: openai.ToolTypeFunction,
-		Function: &openai.FunctionDefinition{
-			Name:        t.Name,
-			Description: desc,
-			Parameters:  params,
-		},
-	})
-	if err != nil {
+	def := leanTool{Type: string(openai.ToolTypeFunction), Function: leanFunction{Name: t.Name, Description: desc, Parameters: params}}
+	b := marshalLean(def)
+	if b == nil {
 		// The schema came from the registry as valid JSON; fall back to an
 		// empty schema rather than dropping the tool.
-		b, _ = json.Marshal(openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
-			Name: t.Name, Description: desc, Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}})
+		def.Function.Parameters = json.RawMessage(`{"type":"object","properties":{}}`)
+		b = marshalLean(def)
 	}
 	return b
+}
+
+// leanTool is an OpenAI function tool as the bridge injects it. It is not
+// openai.Tool, whose encoding escapes HTML ('<' as \u003c, six bytes for
+// one) and puts the function before the type.
+type leanTool struct {
+	Type     string       `json:"type"`
+	Function leanFunction `json:"function"`
+}
+
+type leanFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters"`
 }
 
 // lookup returns the bridge tool with the exposed name, if the toolset has it.
