@@ -114,3 +114,26 @@ func TestNameOutweighsDescription(t *testing.T) {
 		t.Errorf("Search(delete) = %v, want delete_page first", got)
 	}
 }
+
+// TestSynonymsAndWholeNames: a query's verbs find their usual synonyms
+// ("open" an issue is issues/create), and a name the query explains whole
+// beats a longer one with the same words.
+func TestSynonymsAndWholeNames(t *testing.T) {
+	docs := []Doc{
+		{Name: "repos/get-webhook", Server: "github", Description: "Get a repository webhook: the webhook of a repository, by id."},
+		{Name: "repos/get", Server: "github", Description: "The full representation of a repository, its parent and source when it is a fork, and its settings."},
+		{Name: "issues/create", Server: "github", Description: "Create an issue"},
+		{Name: "issues/list-for-repo", Server: "github", Description: "List repository issues"},
+		{Name: "create_directory", Server: "fs", Description: "Create a new directory."},
+	}
+	ix := New(docs)
+	for _, tc := range []struct{ query, want string }{
+		{"get a repository", "repos/get"},
+		{"open an issue", "issues/create"},
+		{"make a folder", "create_directory"},
+	} {
+		if got := names(docs, ix.Search(tc.query, 5)); len(got) == 0 || got[0] != tc.want {
+			t.Errorf("Search(%q) = %v, want %s first", tc.query, got, tc.want)
+		}
+	}
+}
