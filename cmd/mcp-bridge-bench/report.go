@@ -26,6 +26,7 @@ type report struct {
 	targets  []targetRow
 	profiles []profileResult
 	micro    string
+	cost     string // scenarios 7 to 9 (cost.go)
 	notes    []string
 	elapsed  time.Duration
 }
@@ -274,6 +275,7 @@ func (r *report) markdown() string {
 	r.holdTables(&b)
 	r.growthTables(&b)
 	r.replicasTable(&b)
+	b.WriteString(r.cost)
 	r.errorsSection(&b)
 	r.profilesSection(&b)
 	if r.micro != "" {
