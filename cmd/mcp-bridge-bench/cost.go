@@ -98,6 +98,7 @@ type costResult struct {
 	catalogue []catalogueRow
 	retrieval *retrievalResult
 	agent     []agentRow
+	profiles  []profileResult
 	notes     []string
 }
 
@@ -170,7 +171,38 @@ func (b *bench) cost(ctx context.Context) (*costResult, error) {
 			return nil, err
 		}
 	}
+	if ctx.Err() == nil {
+		b.profileAgent(ctx, res)
+	}
 	return res, ctx.Err()
+}
+
+// profileAgent profiles the agent rounds whose CPU is more than twice the
+// proxy's (every one with -profile=all, none with -profile=none).
+func (b *bench) profileAgent(ctx context.Context, res *costResult) {
+	dir := b.opts.profileDir
+	if dir == "" {
+		dir = filepath.Join(b.env.dir, "profiles")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		res.notes = append(res.notes, "Profiling failed: "+err.Error())
+		return
+	}
+	for _, r := range res.agent {
+		if b.opts.profile == "none" || (b.opts.profile == "missed" && r.ratio <= 2) {
+			continue
+		}
+		kind := profAgentJSON
+		if r.stream {
+			kind = profAgentStream
+		}
+		b.log.Printf("profiling %s", kind)
+		pr := b.profile(ctx, profileID(kind, b.opts.streamTools), dir)
+		if pr.err != nil {
+			b.log.Printf("  %v", pr.err)
+		}
+		res.profiles = append(res.profiles, pr)
+	}
 }
 
 // catalogue measures, for each tool count, one plain request through a
@@ -389,6 +421,16 @@ func askSearch(ctx context.Context, hc *http.Client, base, query string) ([]stri
 	return names, nil
 }
 
+// agentRequest is a request whose model calls the echo tool once, then
+// answers.
+func agentRequest(stream bool) *request {
+	body := `{"model":"` + agentModel + `","messages":[{"role":"user","content":"Say hello through the echo tool."}]}`
+	if !stream {
+		return &request{body: []byte(body)}
+	}
+	return &request{body: []byte(strings.Replace(body, `]}`, `],"stream":true}`, 1)), stream: true, chunks: toolAnswerChunks}
+}
+
 // agentRound measures one agent round, non-streaming then streaming, at
 // opts.agentConc clients: the bridge answering a request whose model calls
 // the stdio echo tool once and then answers, against the bare proxy
@@ -417,12 +459,10 @@ func (b *bench) agentRound(ctx context.Context, res *costResult) error {
 	c := b.opts.agentConc
 	for _, stream := range []bool{false, true} {
 		mode := "json"
-		agentBody := `{"model":"` + agentModel + `","messages":[{"role":"user","content":"Say hello through the echo tool."}]}`
-		viaBridge := &request{body: []byte(agentBody)}
-		viaProxy := &request{body: []byte(plainBody)}
+		viaBridge, viaProxy := agentRequest(false), &request{body: []byte(plainBody)}
 		if stream {
 			mode = "stream"
-			viaBridge = &request{body: []byte(strings.Replace(agentBody, `]}`, `],"stream":true}`, 1)), stream: true, chunks: toolAnswerChunks}
+			viaBridge = agentRequest(true)
 			viaProxy = &request{body: []byte(streamBody(toolAnswerChunks)), stream: true, chunks: toolAnswerChunks}
 		}
 		row := agentRow{stream: stream, ratioMin: -1}
@@ -520,6 +560,14 @@ func (res *costResult) markdown(o *options, m machine) string {
 		p("| %s | %.2f | %.2f | %.0f µs | %.0f µs | %.2f× (%.2f to %.2f) | %.0f | %.0f |\n", mode, r.upstreamPerReq, r.toolOK, r.bridgeCPU, r.proxyCPU, r.ratio, r.ratioMin, r.ratioMax, r.bridgeRPS, r.proxyRPS)
 	}
 	p("\n")
+	for _, pr := range res.profiles {
+		p("### %s\n\nWorkload (this program in `-serve-bridge` mode: the same packages, with pprof): %s.\n\n", pr.title, pr.workload)
+		if pr.err != nil {
+			p("Profiling failed: %s\n\n", shorten(pr.err.Error(), 500))
+			continue
+		}
+		p("Where the samples fall:\n\n```\n%s\n```\n\nThe module's own functions (cumulative):\n\n```\n%s\n```\n\n", pr.pkgs, pr.own)
+	}
 	for _, n := range res.notes {
 		p("%s\n\n", n)
 	}

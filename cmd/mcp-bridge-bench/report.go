@@ -90,6 +90,9 @@ const (
 	profStream     = "stream"
 	profTool       = "tool"
 	profHeldStream = "held-streams"
+	// The agent round, not streamed and streamed (cost.go).
+	profAgentJSON   = "agent-json"
+	profAgentStream = "agent-stream"
 )
 
 // profileID names the workload of a profile: kind and tool count.
