@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -255,5 +256,26 @@ func TestInjectedDefinitionsAreLean(t *testing.T) {
 		`{"type":"function","function":{"name":"fs__write","description":"Write","parameters":{"type":"object","properties":{}}}}]`
 	if string(a.joined) != want {
 		t.Errorf("definitions:\n%s\nwant\n%s", a.joined, want)
+	}
+}
+
+// approveAll asks for approval of every tool.
+type approveAll struct{}
+
+func (approveAll) NeedsApproval(string) bool { return true }
+func (approveAll) Approved(ctx context.Context, _ ...string) context.Context {
+	return ctx
+}
+
+// TestSearchNeedsNoApproval: an approval rule that takes every tool does
+// not stop search_tools, which runs nothing.
+func TestSearchNeedsNoApproval(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{Exposure: ExposureSearch, Approver: approveAll{}}, []mcpclient.ServerConfig{inMemory("fs", recordingServer(&log, "read_file"))},
+		llmtest.ToolCallCompletion(llmtest.Call{ID: "s1", Name: "search_tools", Arguments: `{"query":"read a file"}`}),
+		llmtest.Completion("done"))
+	status, v := h.postJSON(`{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	if status != http.StatusOK || answerText(v) != "done" || len(h.up.Requests()) != 2 {
+		t.Errorf("%d %v after %d upstream requests", status, v, len(h.up.Requests()))
 	}
 }
