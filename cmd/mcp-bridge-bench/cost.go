@@ -257,6 +257,12 @@ func (b *bench) catalogue(ctx context.Context, res *costResult) error {
 //go:embed testdata/queries.tsv
 var queriesTSV string
 
+// costFindings is what the changes to the agent round bought and where its
+// CPU goes, written from the profiles of scenario 9.
+//
+//go:embed cost_findings.md
+var costFindings string
+
 // labelledQuery is a question for search_tools and the tool that answers it.
 type labelledQuery struct{ query, want string }
 
@@ -559,7 +565,7 @@ func (res *costResult) markdown(o *options, m machine) string {
 		}
 		p("| %s | %.2f | %.2f | %.0f µs | %.0f µs | %.2f× (%.2f to %.2f) | %.0f | %.0f |\n", mode, r.upstreamPerReq, r.toolOK, r.bridgeCPU, r.proxyCPU, r.ratio, r.ratioMin, r.ratioMax, r.bridgeRPS, r.proxyRPS)
 	}
-	p("\n")
+	p("\n%s\n", costFindings)
 	for _, pr := range res.profiles {
 		p("### %s\n\nWorkload (this program in `-serve-bridge` mode: the same packages, with pprof): %s.\n\n", pr.title, pr.workload)
 		if pr.err != nil {
