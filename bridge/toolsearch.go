@@ -205,9 +205,11 @@ func (r *run) searchTools(prof *route.Profile) json.RawMessage {
 		room--
 		defs = append(defs, ts.defs[i])
 	}
-	for _, t := range r.ts.tools {
-		if matchAnyGlob(r.s.opts.AlwaysTools, t.Name) {
-			add(t.Name)
+	if len(r.s.opts.AlwaysTools) > 0 {
+		for _, t := range r.ts.tools {
+			if matchAnyGlob(r.s.opts.AlwaysTools, t.Name) {
+				add(t.Name)
+			}
 		}
 	}
 	for _, name := range r.found {
