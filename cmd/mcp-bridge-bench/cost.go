@@ -525,6 +525,9 @@ func (res *costResult) markdown(o *options, m machine) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	when := fmt.Sprintf("%s, commit %s, %d cores (%s), load average %s before", m.date.Format("2006-01-02 15:04 MST"), m.commit, m.cpus, orUnknown(m.cpuModel), m.loadBefore)
 
+	if busy(m.loadBefore, m.cpus) {
+		p("**The machine was busy when these scenarios started** (load average %s on %d cores): absolute figures are pessimistic; ratios taken within one run are less affected.\n\n", m.loadBefore, m.cpus)
+	}
 	p("## 7. The catalogue: tools injected per request, all against search\n\n")
 	p("%s. One plain request at concurrency 1 (no tool call), through a bridge with `tools.exposure: all` and one with `search`, %d runs of %s. ", when, o.runs, o.duration)
 	p("*Injected* is what the upstream received beyond the client's own body; tokens are estimated as bytes ÷ 4. *Added* is the bridge's median latency minus the upstream's, measured directly in the same run. ")
