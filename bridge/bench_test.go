@@ -89,7 +89,7 @@ func BenchmarkAccumulate(b *testing.B) {
 func BenchmarkSearchModeTools(b *testing.B) {
 	for _, n := range []int{10, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			s := &Server{opts: Options{Exposure: ExposureSearch}}
+			s := &Server{opts: Options{Exposure: ExposureSearch, AlwaysTools: []string{"srv__tool_0001", "other__*"}}}
 			ts := buildToolset(1, benchTools(n), nil)
 			ts.searchIndex()
 			req, err := parseChatRequest([]byte(benchBody))

@@ -54,6 +54,33 @@ type searchState struct {
 	once  sync.Once
 	index *search.Index
 	def   json.RawMessage // the search_tools definition
+
+	mu         sync.Mutex
+	alwaysKey  string   // the globs alwaysList was made for
+	alwaysList []string // the toolset's names that match them
+}
+
+// always returns the names of the toolset's tools that match globs, in
+// the toolset's order, matched once per toolset and list of globs rather
+// than on every request.
+func (ts *toolset) always(globs []string) []string {
+	if len(globs) == 0 {
+		return nil
+	}
+	key := strings.Join(globs, "\x00")
+	ts.search.mu.Lock()
+	defer ts.search.mu.Unlock()
+	if ts.search.alwaysKey == key && ts.search.alwaysList != nil {
+		return ts.search.alwaysList
+	}
+	list := []string{}
+	for _, t := range ts.tools {
+		if matchAnyGlob(globs, t.Name) {
+			list = append(list, t.Name)
+		}
+	}
+	ts.search.alwaysKey, ts.search.alwaysList = key, list
+	return list
 }
 
 // searchIndex returns the toolset's index and search_tools definition,
@@ -205,12 +232,8 @@ func (r *run) searchTools(prof *route.Profile) json.RawMessage {
 		room--
 		defs = append(defs, ts.defs[i])
 	}
-	if len(r.s.opts.AlwaysTools) > 0 {
-		for _, t := range r.ts.tools {
-			if matchAnyGlob(r.s.opts.AlwaysTools, t.Name) {
-				add(t.Name)
-			}
-		}
+	for _, name := range r.ts.always(r.s.opts.AlwaysTools) {
+		add(name)
 	}
 	for _, name := range r.found {
 		add(name)
