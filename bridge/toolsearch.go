@@ -205,7 +205,7 @@ func (r *run) searchTools(prof *route.Profile) json.RawMessage {
 	}
 	ts := r.ts
 	if prof != nil {
-		ts = r.s.tools.getFor(r.p, prof)
+		ts = r.s.tools.getSearchable(r.p, prof)
 	}
 	_, def := r.ts.searchIndex()
 	room := -1

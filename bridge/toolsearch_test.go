@@ -279,3 +279,34 @@ func TestSearchNeedsNoApproval(t *testing.T) {
 		t.Errorf("%d %v after %d upstream requests", status, v, len(h.up.Requests()))
 	}
 }
+
+// TestSearchFindsToolsPastTheProfileLimit: under an OpenAI-profile
+// upstream, a tool past the 128 the profile would take in all mode is
+// found and injected all the same.
+func TestSearchFindsToolsPastTheProfileLimit(t *testing.T) {
+	cloud := llmtest.NewServer(t,
+		llmtest.ToolCallCompletion(llmtest.Call{ID: "s1", Name: "search_tools", Arguments: `{"query":"write the weekly report"}`}),
+		llmtest.ToolCallCompletion(llmtest.Call{ID: "w1", Name: "zz__write_report", Arguments: `{}`}),
+		llmtest.Completion("done"))
+	r := newRouter(t, route.Options{Upstreams: []route.Upstream{
+		{Name: "cloud", Client: upstreamClient(t, cloud.URL, 0, 0), Models: []string{"gpt-*"}, Profile: route.OpenAI},
+	}})
+	var log callLog
+	h := newHarness(t, Options{Router: r, Exposure: ExposureAuto}, []mcpclient.ServerConfig{
+		inMemory("many", mcptest.NewServerWithOptions(&mcptest.Options{ExtraTools: 300})),
+		inMemory("zz", recordingServer(&log, "write_report")),
+	})
+	if status, v := h.postJSON(`{"model":"gpt-5","messages":[{"role":"user","content":"x"}]}`); status != http.StatusOK || answerText(v) != "done" {
+		t.Fatalf("%d %v", status, v)
+	}
+	reqs := cloud.Requests()
+	if found := searchResult(t, toolMessageOf(reqs[1], "s1")); len(found) == 0 || found[0] != "zz__write_report" {
+		t.Errorf("search found %v", found)
+	}
+	if _, names := toolCount(t, reqs[1]); !names["zz__write_report"] {
+		t.Errorf("round 2 does not carry the tool found")
+	}
+	if calls := log.all(); len(calls) != 1 {
+		t.Errorf("tools that ran: %v", calls)
+	}
+}

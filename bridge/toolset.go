@@ -64,10 +64,26 @@ func (c *toolCache) get(p *auth.Principal) *toolset { return c.getFor(p, nil) }
 // are): schemas are adapted once per registry version, view and profile,
 // not per request.
 func (c *toolCache) getFor(p *auth.Principal, prof *route.Profile) *toolset {
+	return c.build(p, prof, false)
+}
+
+// getSearchable is getFor without the profile's tool limit: in search mode
+// the bridge sends the few tools found, which may be any of the view's.
+func (c *toolCache) getSearchable(p *auth.Principal, prof *route.Profile) *toolset {
+	return c.build(p, prof, true)
+}
+
+func (c *toolCache) build(p *auth.Principal, prof *route.Profile, uncut bool) *toolset {
 	v, key := c.src.Version(), p.ViewKey()
 	if !prof.ChangesTools() {
 		prof = nil
 	} else {
+		if uncut && prof.MaxTools > 0 {
+			whole := *prof
+			whole.MaxTools = 0
+			prof = &whole
+			key = "\x00search" + key
+		}
 		key = prof.Name + "\x00" + key
 	}
 	c.mu.Lock()
