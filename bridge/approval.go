@@ -195,6 +195,9 @@ func (r *run) pauseForApproval(res *roundResult, calls, theirs []llm.ToolCall) (
 	}
 	var needs []string
 	for _, c := range calls {
+		if r.searching && c.Name == searchToolName {
+			continue // searching runs nothing
+		}
 		if ap.NeedsApproval(c.Name) && !containsString(needs, c.Name) {
 			needs = append(needs, c.Name)
 		}

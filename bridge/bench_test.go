@@ -83,3 +83,24 @@ func BenchmarkAccumulate(b *testing.B) {
 		_ = acc.Calls()
 	}
 }
+
+// BenchmarkSearchModeTools measures the tool array of a search-mode
+// request with 5000 tools in the view: it must not grow with them.
+func BenchmarkSearchModeTools(b *testing.B) {
+	for _, n := range []int{10, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s := &Server{opts: Options{Exposure: ExposureSearch, AlwaysTools: []string{"srv__tool_0001", "other__*"}}}
+			ts := buildToolset(1, benchTools(n), nil)
+			ts.searchIndex()
+			req, err := parseChatRequest([]byte(benchBody))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r := &run{s: s, req: req, ts: ts, searching: true}
+				_ = r.searchTools(nil)
+			}
+		})
+	}
+}

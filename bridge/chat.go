@@ -72,7 +72,10 @@ func (s *Server) chat(c echo.Context) error {
 		messages: cr.messages,
 		reqID:    requestID(c),
 	}
-	r.tools, _ = mergeTools(cr.clientTools, cr.clientToolNames, ts) // no limit without a profile
+	r.searching = s.searching(ts, cr, cands)
+	if !r.searching {
+		r.tools, _ = mergeTools(cr.clientTools, cr.clientToolNames, ts) // no limit without a profile
+	}
 	stripped := stripDetails(cr.messages)
 	r.owner, r.conv = callerID(req, s.opts.Auth.Enabled()), conversationHash(stripped)
 	if msgs := s.pending.splice(r.owner, stripped); !sameSlice(msgs, cr.messages) {

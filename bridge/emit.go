@@ -354,7 +354,18 @@ func (s *sseWriter) status(desc string, done bool) error {
 	return s.chunk(&outChunk{Event: &statusEvent{Type: "status", Data: statusData{Description: desc, Done: done}}})
 }
 
+// finish writes the last choice chunk, the usage chunk when asked for and
+// [DONE], with one flush: they are one write to the client, not three.
 func (s *sseWriter) finish(reason string, calls []llm.ToolCall, usage llm.Usage) error {
+	s.startBatch()
+	err := s.finishBatch(reason, calls, usage)
+	if ferr := s.endBatch(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func (s *sseWriter) finishBatch(reason string, calls []llm.ToolCall, usage llm.Usage) error {
 	d := outDelta{}
 	if len(calls) > 0 {
 		d.ToolCalls = clientToolCalls(calls)

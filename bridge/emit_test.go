@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mcp-bridge/mcp-bridge/llm"
 )
 
 var jsonStringSeeds = []string{"", "plain", `q"uo\te`, "line\nbreak\r\ttab", "\x00\x01\x1f\x7f", "é ü 日本 🙂",
@@ -74,5 +76,26 @@ func TestTextDeltaMatchesStruct(t *testing.T) {
 				t.Errorf("%s %q:\nfast %s\nslow %s", field, text, fast, slow)
 			}
 		}
+	}
+}
+
+// TestFinishIsOneWrite: the last choice chunk, the usage chunk and [DONE]
+// reach the client with one flush.
+func TestFinishIsOneWrite(t *testing.T) {
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	s := newSSEWriter(w, "chatcmpl-1", 1, "m", true)
+	if err := s.content("hi"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(w.flushedAt)
+	if err := s.finish("stop", nil, llm.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.flushedAt) - before; n != 1 {
+		t.Errorf("finish flushed %d times, want once", n)
+	}
+	body := w.Body.String()
+	if !strings.Contains(body, `"finish_reason":"stop"`) || !strings.Contains(body, `"total_tokens":3`) || !strings.HasSuffix(body, "data: [DONE]\n\n") {
+		t.Errorf("stream:\n%s", body)
 	}
 }

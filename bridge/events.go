@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -57,6 +58,10 @@ type events struct {
 
 	mu    sync.Mutex
 	views map[string]*auth.Principal // stream id -> a principal of its view
+
+	// listeners counts the feed's subscribers on this replica: with none
+	// and no bus, an event is not even encoded.
+	listeners atomic.Int64
 }
 
 // maxEventViews bounds the feed's streams, one per distinct view.
@@ -69,8 +74,10 @@ func newEvents(log *slog.Logger, bus FeedBus) *events {
 	srv.AutoReplay = false
 	srv.AutoStream = false
 	srv.EncodeBase64 = false
-	srv.CreateStream(activityStream)
 	e := &events{srv: srv, log: log, bus: bus, end: func() {}, views: map[string]*auth.Principal{activityStream: nil}}
+	srv.OnSubscribe = func(string, *sse.Subscriber) { e.listeners.Add(1) }
+	srv.OnUnsubscribe = func(string, *sse.Subscriber) { e.listeners.Add(-1) }
+	srv.CreateStream(activityStream)
 	if bus != nil {
 		ctx, end := context.WithCancel(context.Background())
 		e.end = end
@@ -113,6 +120,9 @@ type activity struct {
 }
 
 func (e *events) publish(a activity) {
+	if e.bus == nil && e.listeners.Load() <= 0 {
+		return // nobody to tell
+	}
 	a.Time = time.Now().UTC().Format(time.RFC3339Nano)
 	b, err := json.Marshal(a)
 	if err != nil {

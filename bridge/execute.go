@@ -26,6 +26,8 @@ type toolOutcome struct {
 	// size of what the tool answered.
 	outcome     string
 	resultBytes int
+	// found are the tools a search_tools call found (toolsearch.go).
+	found []string
 }
 
 // execute runs calls concurrently (at most MaxParallel at a time) and
@@ -102,6 +104,12 @@ func (r *run) callTool(ctx context.Context, c llm.ToolCall) (o toolOutcome) {
 	st := r.toolStart(c)
 	defer func() { r.toolFinished(ctx, st, o) }()
 	o = toolOutcome{call: c, outcome: observe.OutcomeDenied}
+	if r.searching && c.Name == searchToolName {
+		start := time.Now()
+		o.text, o.found, o.isError = r.searchCall(c)
+		o.dur, o.outcome, o.resultBytes = time.Since(start), observe.OutcomeOK, len(o.text)
+		return o
+	}
 	tool, ok := r.ts.lookup(c.Name)
 	if !ok {
 		o.isError = true

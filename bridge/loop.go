@@ -65,6 +65,14 @@ type run struct {
 	resume         *pausedRound // a round to resume, approved or denied (approval.go)
 	resumeApproved bool
 
+	// searching is true in search mode (toolsearch.go): the model gets
+	// search_tools, the always tools and found, the tools its searches
+	// found so far, in that order; searchArrays are the tool arrays made.
+	searching    bool
+	found        []string
+	foundSet     map[string]bool
+	searchArrays map[searchKey]json.RawMessage
+
 	usage   llm.Usage
 	records []toolRecord
 	// textSent is true once answer text has been emitted, so that the text
@@ -153,6 +161,7 @@ func (r *run) loop(ctx context.Context) error {
 		toolMsgs := make([]json.RawMessage, len(outcomes))
 		for i, o := range outcomes {
 			toolMsgs[i] = toolMessage(o)
+			r.addFound(o.found)
 		}
 		if len(theirs) > 0 {
 			if !r.s.pending.put(r.owner, r.conv, theirs, assistant, toolMsgs) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -81,6 +82,18 @@ type Options struct {
 	// which the bridge warns, once per change of the tool set. Zero means
 	// 256 KiB; negative never warns.
 	WarnToolsBytes int
+	// Exposure is how the bridge's tools reach the model in chat requests:
+	// ExposureAll (every tool the caller may use), ExposureSearch (the
+	// search_tools function, AlwaysTools and what the model found) or
+	// ExposureAuto (search once the caller's tools exceed SearchThreshold
+	// or an upstream profile's tool limit). Empty means ExposureAll.
+	Exposure string
+	// SearchThreshold is the number of tools past which ExposureAuto
+	// searches. Zero means 40.
+	SearchThreshold int
+	// AlwaysTools are globs of tool names injected in search mode too.
+	// nil means none.
+	AlwaysTools []string
 	// MaxParallel bounds the tool calls one request runs at once. Zero means 8.
 	MaxParallel int
 	// MaxBodyBytes bounds request bodies. Zero means 16 MiB.
@@ -245,7 +258,8 @@ func New(opts Options) (*Server, error) {
 // requests in flight finish with the settings they started with. It takes
 // from opts what a request reads: Upstream, Router, Auth, APIKeys, MaxRounds,
 // Deadline, Display, Keepalive, MaxParallel, ForwardIdentityHeader,
-// Secrets, DisableBuiltinModel and SamplingModel, with New's defaults for
+// Secrets, DisableBuiltinModel, SamplingModel, Exposure, SearchThreshold
+// and AlwaysTools, with New's defaults for
 // their zero values. Everything else is fixed by New and kept: Tools,
 // Logger, Limits (their counters live on; the policies they apply come
 // with Auth), MaxBodyBytes, the origin and host policy, the HTTP server's
@@ -267,6 +281,7 @@ func (s *Server) Apply(opts Options) error {
 	fixed.Keepalive, fixed.MaxParallel = opts.Keepalive, opts.MaxParallel
 	fixed.ForwardIdentityHeader, fixed.Secrets = opts.ForwardIdentityHeader, opts.Secrets
 	fixed.DisableBuiltinModel, fixed.SamplingModel = opts.DisableBuiltinModel, opts.SamplingModel
+	fixed.Exposure, fixed.SearchThreshold, fixed.AlwaysTools = opts.Exposure, opts.SearchThreshold, opts.AlwaysTools
 	s.settings.Store(&fixed)
 	return nil
 }
@@ -337,6 +352,21 @@ func (o *Options) fill() error {
 	}
 	if o.Keepalive == 0 {
 		o.Keepalive = 15 * time.Second
+	}
+	switch o.Exposure {
+	case "":
+		o.Exposure = ExposureAll
+	case ExposureAll, ExposureSearch, ExposureAuto:
+	default:
+		return errors.New(`bridge: Exposure must be "all", "search" or "auto", got "` + o.Exposure + `"`)
+	}
+	if o.SearchThreshold <= 0 {
+		o.SearchThreshold = 40
+	}
+	for _, g := range o.AlwaysTools {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("bridge: AlwaysTools: invalid glob %q: %v", g, err)
+		}
 	}
 	if o.WarnToolsBytes == 0 {
 		o.WarnToolsBytes = 256 << 10

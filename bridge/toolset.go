@@ -30,6 +30,8 @@ type toolset struct {
 	// leftOut are the tools of the view the profile does not take: a name
 	// it refuses, or past its MaxTools.
 	leftOut []string
+	// search is the index of tools for search_tools, made on first use.
+	search searchState
 }
 
 // toolCache hands out the toolset of the current registry version as a
@@ -62,10 +64,26 @@ func (c *toolCache) get(p *auth.Principal) *toolset { return c.getFor(p, nil) }
 // are): schemas are adapted once per registry version, view and profile,
 // not per request.
 func (c *toolCache) getFor(p *auth.Principal, prof *route.Profile) *toolset {
+	return c.build(p, prof, false)
+}
+
+// getSearchable is getFor without the profile's tool limit: in search mode
+// the bridge sends the few tools found, which may be any of the view's.
+func (c *toolCache) getSearchable(p *auth.Principal, prof *route.Profile) *toolset {
+	return c.build(p, prof, true)
+}
+
+func (c *toolCache) build(p *auth.Principal, prof *route.Profile, uncut bool) *toolset {
 	v, key := c.src.Version(), p.ViewKey()
 	if !prof.ChangesTools() {
 		prof = nil
 	} else {
+		if uncut && prof.MaxTools > 0 {
+			whole := *prof
+			whole.MaxTools = 0
+			prof = &whole
+			key = "\x00search" + key
+		}
 		key = prof.Name + "\x00" + key
 	}
 	c.mu.Lock()
@@ -138,7 +156,9 @@ func buildToolset(version uint64, tools []mcpclient.Tool, prof *route.Profile) *
 	return ts
 }
 
-// openAITool is the OpenAI function-tool definition of an MCP tool.
+// openAITool is the OpenAI function-tool definition of an MCP tool, lean
+// and deterministic so that provider prompt caches hit: compact JSON
+// without HTML escapes, the same tool always the same bytes.
 func openAITool(t mcpclient.Tool) json.RawMessage {
 	desc := t.Description
 	if desc == "" {
@@ -148,21 +168,29 @@ func openAITool(t mcpclient.Tool) json.RawMessage {
 	if len(params) == 0 {
 		params = json.RawMessage(`{"type":"object","properties":{}}`)
 	}
-	b, err := json.Marshal(openai.Tool{
-		Type: openai.ToolTypeFunction,
-		Function: &openai.FunctionDefinition{
-			Name:        t.Name,
-			Description: desc,
-			Parameters:  params,
-		},
-	})
-	if err != nil {
+	def := leanTool{Type: string(openai.ToolTypeFunction), Function: leanFunction{Name: t.Name, Description: desc, Parameters: params}}
+	b := marshalLean(def)
+	if b == nil {
 		// The schema came from the registry as valid JSON; fall back to an
 		// empty schema rather than dropping the tool.
-		b, _ = json.Marshal(openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
-			Name: t.Name, Description: desc, Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}})
+		def.Function.Parameters = json.RawMessage(`{"type":"object","properties":{}}`)
+		b = marshalLean(def)
 	}
 	return b
+}
+
+// leanTool is an OpenAI function tool as the bridge injects it. It is not
+// openai.Tool, whose encoding escapes HTML ('<' as \u003c, six bytes for
+// one) and puts the function before the type.
+type leanTool struct {
+	Type     string       `json:"type"`
+	Function leanFunction `json:"function"`
+}
+
+type leanFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters"`
 }
 
 // lookup returns the bridge tool with the exposed name, if the toolset has it.
@@ -248,6 +276,9 @@ func joinTools(client []json.RawMessage, clientNames map[string]bool, ts *toolse
 // toolset, made once per request and said in the log when the client's
 // own tools left no room for some of the bridge's.
 func (r *run) toolsFor(prof *route.Profile) json.RawMessage {
+	if r.searching {
+		return r.searchTools(prof)
+	}
 	if !prof.ChangesTools() {
 		return r.tools
 	}

@@ -10,12 +10,16 @@ import (
 // ellipsis ends a description that was cut.
 const ellipsis = "…"
 
-// capText returns s cut to at most max bytes, at a UTF-8 boundary, ending
-// in "…", and whether it was cut. max <= 0 means no cap. The cut text is
-// valid UTF-8 even when s was not.
+// capText returns s cut to at most max bytes, and whether it was cut:
+// after its last whole sentence or line that fits when that keeps at least
+// half of max, else at a UTF-8 boundary, ending in "…". max <= 0 means no
+// cap. The cut text is valid UTF-8 even when s was not.
 func capText(s string, max int) (string, bool) {
 	if max <= 0 || len(s) <= max {
 		return s, false
+	}
+	if end := lastSentenceEnd(s[:max+1]); end >= max/2 && end > 0 {
+		return strings.ToValidUTF8(strings.TrimRight(s[:end], " \t\r\n"), ""), true
 	}
 	tail := ellipsis
 	keep := max - len(tail)
@@ -26,6 +30,23 @@ func capText(s string, max int) (string, bool) {
 		keep--
 	}
 	return strings.ToValidUTF8(s[:keep], "") + tail, true
+}
+
+// lastSentenceEnd is the index just past the last sentence of s that is
+// followed by white space in s ('.', '!' or '?', or a line break), or -1.
+func lastSentenceEnd(s string) int {
+	for i := len(s) - 2; i >= 0; i-- {
+		switch s[i] {
+		case '\n':
+			return i
+		case '.', '!', '?':
+			switch s[i+1] {
+			case ' ', '\t', '\r', '\n':
+				return i + 1
+			}
+		}
+	}
+	return -1
 }
 
 // schemaValueKeys are schema keywords whose values are instance data, not

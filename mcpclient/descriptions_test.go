@@ -25,6 +25,11 @@ func TestCapText(t *testing.T) {
 		{"four-byte runes", "😀😀😀", 9, "😀…", true},
 		{"no room for the ellipsis", "abcdef", 2, "ab", true},
 		{"invalid input made valid", "a\xffbcdefgh", 6, "ab…", true},
+		{"at a sentence", "Reads a file. Returns its text as UTF-8.", 24, "Reads a file.", true},
+		{"at the last sentence that fits", "One. Two two. Three three three.", 20, "One. Two two.", true},
+		{"at a line", "Reads a file\nReturns its text as UTF-8", 20, "Reads a file", true},
+		{"a sentence too short to keep", "Hi. " + strings.Repeat("x", 40), 20, "Hi. " + strings.Repeat("x", 13) + "…", true},
+		{"a period inside a word", "v1.2.3 is the version of it", 10, "v1.2.3 …", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

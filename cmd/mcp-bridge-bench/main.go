@@ -55,7 +55,9 @@ type options struct {
 	micro          bool
 	microBenchtime string
 	root           string
-	only           string // "replicas": scenario 6 alone
+	only           string // "replicas": scenario 6 alone; "cost": scenarios 7 to 9
+	catalogueTools []int  // tool counts of scenario 7
+	agentConc      int    // concurrency of scenario 9
 }
 
 func main() {
@@ -140,7 +142,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the profiles in this directory (default: a temporary one, removed)")
 	fs.BoolVar(&o.micro, "micro", false, "also run the micro-benchmarks (go test -bench) and add them to the report")
 	fs.StringVar(&o.microBenchtime, "micro-benchtime", "1s", "-benchtime of the micro-benchmarks")
-	fs.StringVar(&o.only, "only", "", "run one scenario alone and print its section: replicas (scenario 6, needs redis-server)")
+	fs.StringVar(&o.only, "only", "", "run scenarios alone and print their sections: replicas (scenario 6, needs redis-server), cost (7 to 9: catalogue, retrieval, agent round)")
+	catalogue := fs.String("catalogue-tools", "10,100,1000,5000", "MCP tool counts of scenario 7 (all against search)")
+	fs.IntVar(&o.agentConc, "agent-concurrency", 50, "concurrent clients of scenario 9 (the agent round)")
 	fs.StringVar(&o.root, "root", "", "root of the mcp-bridge module (default: found with go list)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -148,6 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var err error
 	if o.toolCounts, err = parseInts(*tools); err != nil {
 		return nil, fmt.Errorf("-tools: %w", err)
+	}
+	if o.catalogueTools, err = parseInts(*catalogue); err != nil {
+		return nil, fmt.Errorf("-catalogue-tools: %w", err)
 	}
 	if o.growthStreams, err = parseInts(*growth); err != nil {
 		return nil, fmt.Errorf("-growth-streams: %w", err)
@@ -161,8 +168,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-chunks, -streams and -hold-interval must be positive")
 	case o.profile != "missed" && o.profile != "all" && o.profile != "none":
 		return nil, errors.New("-profile must be missed, all or none")
-	case o.only != "" && o.only != "replicas":
-		return nil, errors.New("-only must be replicas")
+	case o.only != "" && o.only != "replicas" && o.only != "cost":
+		return nil, errors.New("-only must be replicas or cost")
+	case o.agentConc < 1:
+		return nil, errors.New("-agent-concurrency must be at least 1")
 	}
 	if !containsInt(o.toolCounts, o.streamTools) {
 		o.toolCounts = append(o.toolCounts, o.streamTools)
@@ -224,6 +233,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if o.only == "cost" {
+		res, err := b.cost(ctx)
+		if err != nil {
+			return err
+		}
+		rep.machine.loadAfter = loadAvg()
+		fmt.Fprint(stdout, res.markdown(o, rep.machine))
+		return nil
+	}
 
 	start := time.Now()
 	sv, err := b.startServers()
@@ -241,6 +259,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	sv.stop()
+	if ctx.Err() == nil {
+		res, err := b.cost(ctx)
+		if err != nil {
+			return err
+		}
+		rep.cost = res.markdown(o, rep.machine)
+	}
 	if ctx.Err() == nil {
 		if err := b.holds(ctx); err != nil {
 			return err

@@ -212,6 +212,9 @@ func (b *bench) profile(ctx context.Context, id, dir string) profileResult {
 	case profTool:
 		rq = &request{body: []byte(toolBody), stream: true, chunks: toolAnswerChunks}
 		pr.title = fmt.Sprintf("CPU of a tool round over stdio, concurrency 1, %d tools", tools)
+	case profAgentJSON, profAgentStream:
+		rq, conc = agentRequest(kind == profAgentStream), b.opts.agentConc
+		pr.title = fmt.Sprintf("CPU of the agent round (%s), concurrency %d, %d tools", kind, conc, tools)
 	default:
 		pr.err = fmt.Errorf("unknown profile %q", id)
 		return pr

@@ -26,6 +26,7 @@ type report struct {
 	targets  []targetRow
 	profiles []profileResult
 	micro    string
+	cost     string // scenarios 7 to 9 (cost.go)
 	notes    []string
 	elapsed  time.Duration
 }
@@ -89,6 +90,9 @@ const (
 	profStream     = "stream"
 	profTool       = "tool"
 	profHeldStream = "held-streams"
+	// The agent round, not streamed and streamed (cost.go).
+	profAgentJSON   = "agent-json"
+	profAgentStream = "agent-stream"
 )
 
 // profileID names the workload of a profile: kind and tool count.
@@ -274,6 +278,7 @@ func (r *report) markdown() string {
 	r.holdTables(&b)
 	r.growthTables(&b)
 	r.replicasTable(&b)
+	b.WriteString(r.cost)
 	r.errorsSection(&b)
 	r.profilesSection(&b)
 	if r.micro != "" {

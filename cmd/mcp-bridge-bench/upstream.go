@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +52,13 @@ type upstream struct {
 
 	mu      sync.Mutex
 	streams map[int][][]byte // pre-encoded events of bench-stream-N
+
+	// lastBody is the size of the last request body (the catalogue
+	// scenario runs one request at a time).
+	lastBody atomic.Int64
+	// agentCalls counts bench-agent requests, agentResults those that
+	// carried the echo tool's real result (cost.go).
+	agentCalls, agentResults atomic.Int64
 }
 
 // startUpstream starts the mock upstream on a free loopback port.
@@ -84,6 +92,7 @@ func (u *upstream) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := buf.Bytes()
+	u.lastBody.Store(int64(len(body)))
 	model := modelOf(body)
 	stream := bytes.Contains(body, []byte(`"stream":true`))
 	if u.opts.Latency > 0 {
@@ -111,6 +120,10 @@ func (u *upstream) chat(w http.ResponseWriter, r *http.Request) {
 		} else {
 			u.writeStream(w, r, toolCallEvents)
 		}
+	case model == agentModel:
+		u.agent(w, r, body, stream)
+	case model == searchModel:
+		u.search(w, body)
 	case strings.HasPrefix(model, "bench-hold-"):
 		interval, hold, ok := parseHold(model)
 		if !ok {

@@ -135,6 +135,7 @@ func serverSettings(c *config.Config, router *route.Router, authn *auth.Authenti
 		ReadHeaderTimeout: time.Duration(c.Limits.ReadHeaderTimeout), BodyReadTimeout: time.Duration(c.Limits.BodyReadTimeout),
 		IdleTimeout: time.Duration(c.Limits.IdleTimeout), SessionIdleTimeout: time.Duration(c.MCP.SessionIdleTimeout),
 		MaxSessions: c.MCP.MaxSessions, WarnToolsBytes: c.Tools.WarnInjectedBytes, DisableBuiltinModel: !c.Tools.BuiltinModelEnabled(),
+		Exposure: c.Tools.Exposure, SearchThreshold: c.Tools.SearchThreshold, AlwaysTools: c.Tools.Always,
 	}
 }
 

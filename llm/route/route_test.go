@@ -411,3 +411,50 @@ func TestModelsMergesAndCutsOffASlowUpstream(t *testing.T) {
 		t.Errorf("models %v, want %v", got, want)
 	}
 }
+
+type oneShotBody struct {
+	data   []byte
+	err    error
+	closed bool
+}
+
+func (b *oneShotBody) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+func (b *oneShotBody) Close() error { b.closed = true; return nil }
+
+// TestReadFirstByte: the byte read ahead comes back first, an empty body
+// is no failure, an error closes the body, and the peek costs one small
+// allocation, no buffer (the body is not copied through one more).
+func TestReadFirstByte(t *testing.T) {
+	resp := &http.Response{Body: &oneShotBody{data: []byte("data: {}\n\n")}}
+	if err := readFirstByte(resp); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(resp.Body); string(got) != "data: {}\n\n" {
+		t.Errorf("body read after the peek: %q", got)
+	}
+	empty := &http.Response{Body: &oneShotBody{}}
+	if err := readFirstByte(empty); err != nil {
+		t.Errorf("an empty body: %v", err)
+	}
+	broken := &oneShotBody{err: errors.New("reset")}
+	if err := readFirstByte(&http.Response{Body: broken}); err == nil || !broken.closed {
+		t.Errorf("a failing body: %v, closed %v", err, broken.closed)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_ = readFirstByte(&http.Response{Body: &oneShotBody{data: []byte("x")}})
+	})
+	if allocs > 3 { // the response and the test body are two of them
+		t.Errorf("%v allocations per peek, want at most 3", allocs)
+	}
+}

@@ -1,7 +1,6 @@
 package route
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -178,18 +177,43 @@ func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, pro
 // another. An empty body is not a failure here. On failure the body is
 // closed.
 func readFirstByte(resp *http.Response) error {
-	br := bufio.NewReader(resp.Body)
-	if _, err := br.Peek(1); err != nil && err != io.EOF {
-		resp.Body.Close()
-		return err
+	pb := &peekedBody{ReadCloser: resp.Body}
+	for {
+		n, err := resp.Body.Read(pb.first[:])
+		if n == 1 {
+			pb.has = true
+			break
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			resp.Body.Close()
+			return err
+		}
 	}
-	resp.Body = &peekedBody{Reader: br, Closer: resp.Body}
+	resp.Body = pb
 	return nil
 }
 
+// peekedBody is a body whose first byte was read ahead: it is read again
+// first. It holds one byte rather than a buffer of its own, so that the
+// answer is not copied through one more buffer on its way to llm's reader.
 type peekedBody struct {
-	*bufio.Reader
-	io.Closer
+	first [1]byte
+	has   bool // first is still to be read
+	io.ReadCloser
+}
+
+func (b *peekedBody) Read(p []byte) (int, error) {
+	if !b.has {
+		return b.ReadCloser.Read(p)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0], b.has = b.first[0], false
+	return 1, nil
 }
 
 // refusesStreamWithTools reports whether e is llama-server's refusal to

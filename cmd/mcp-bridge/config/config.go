@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -104,6 +105,17 @@ type Tools struct {
 	// BuiltinModel serves the model mcp-bridge/tools, which calls the
 	// tool a user names with no LLM; nil (unset) means true.
 	BuiltinModel *bool `yaml:"builtin_model"`
+	// Exposure is how the tools reach the model in chat requests: all,
+	// search (the search_tools function, Always and what the model found)
+	// or auto (search past SearchThreshold tools or the upstream profile's
+	// tool limit); "" means auto.
+	Exposure string `yaml:"exposure"`
+	// SearchThreshold is the number of a caller's tools past which auto
+	// searches; 0 means 40.
+	SearchThreshold int `yaml:"search_threshold"`
+	// Always are globs of tool names injected in search mode too; nil
+	// means none.
+	Always []string `yaml:"always"`
 }
 
 // BuiltinModelEnabled reports whether tools.builtin_model is on (the default).
@@ -259,6 +271,8 @@ var scalars = []scalar{
 	{"tools.keepalive", setDuration(func(c *Config) *Duration { return &c.Tools.Keepalive }), "15s"},
 	{"tools.max_parallel", setInt(func(c *Config) *int { return &c.Tools.MaxParallel }), "8"},
 	{"tools.builtin_model", setOptionalBool(func(c *Config) **bool { return &c.Tools.BuiltinModel }), "true"},
+	{"tools.exposure", setString(func(c *Config) *string { return &c.Tools.Exposure }), "auto"},
+	{"tools.search_threshold", setInt(func(c *Config) *int { return &c.Tools.SearchThreshold }), "40"},
 	{"limits.max_frame_bytes", setInt(func(c *Config) *int { return &c.Limits.MaxFrameBytes }), "67108864"},
 	{"auth.disabled", setBool(func(c *Config) *bool { return &c.Auth.Disabled }), "false"},
 	{"limits.body_read_timeout", setDuration(func(c *Config) *Duration { return &c.Limits.BodyReadTimeout }), "30s"},
@@ -758,6 +772,9 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	if c.Tools.Display == "" {
 		c.Tools.Display = "status"
 	}
+	if c.Tools.Exposure == "" {
+		c.Tools.Exposure = "auto"
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -792,6 +809,19 @@ func (c *Config) validate() error {
 	}
 	if c.Tools.MaxRounds < 0 {
 		bad("tools.max_rounds", "expected a positive integer, got %d", c.Tools.MaxRounds)
+	}
+	switch c.Tools.Exposure {
+	case "all", "search", "auto":
+	default:
+		bad("tools.exposure", "expected all, search or auto, got %q", c.Tools.Exposure)
+	}
+	if c.Tools.SearchThreshold < 0 {
+		bad("tools.search_threshold", "expected a positive integer, got %d", c.Tools.SearchThreshold)
+	}
+	for i, g := range c.Tools.Always {
+		if _, err := path.Match(g, ""); err != nil || strings.TrimSpace(g) == "" {
+			bad(fmt.Sprintf("tools.always[%d]", i), "expected a glob of tool names like fs__read_*, got %q", g)
+		}
 	}
 	if !strings.HasPrefix(c.Upstream.BaseURL, "http://") && !strings.HasPrefix(c.Upstream.BaseURL, "https://") {
 		bad("upstream.base_url", "expected an http:// or https:// URL, got %q", c.Upstream.BaseURL)

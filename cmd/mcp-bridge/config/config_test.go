@@ -161,7 +161,7 @@ func TestConfigYAMLAndJSONLoadTheSame(t *testing.T) {
 		Upstream: Upstream{BaseURL: "http://127.0.0.1:8080/v1", APIKey: "sk-file",
 			Headers: map[string]string{"X-Api-Token": "upstream-token"}, MaxRetries: 2},
 		Tools: Tools{MaxRounds: 4, CallTimeout: Duration(90 * time.Second), Deadline: Duration(5 * time.Minute),
-			Display: "details", Keepalive: Duration(10 * time.Second), MaxParallel: 3, MaxConcurrency: 6, MaxResultBytes: 4096},
+			Display: "details", Keepalive: Duration(10 * time.Second), MaxParallel: 3, MaxConcurrency: 6, MaxResultBytes: 4096, Exposure: "auto"},
 		Auth:   Auth{APIKeys: []string{"key-one", "key-two"}},
 		Limits: Limits{MaxBodyBytes: 1 << 20, ShutdownTimeout: Duration(20 * time.Second)},
 		Log:    Log{Level: "debug", Format: "json"},
@@ -575,6 +575,18 @@ tools:
 			file:    "bridge.yaml",
 			content: "tools:\n  display: loud\n",
 			want:    []string{"tools.display", "none, status or details", `"loud"`},
+		},
+		{
+			name:    "bad exposure",
+			file:    "bridge.yaml",
+			content: "listen: 127.0.0.1:9090\ntools:\n  exposure: some\n",
+			want:    []string{"line 3", "tools.exposure", "all, search or auto", `"some"`},
+		},
+		{
+			name:    "bad search threshold and always glob",
+			file:    "bridge.yaml",
+			content: "tools:\n  search_threshold: -1\n  always: [\"fs__read_*\", \"[\"]\n",
+			want:    []string{"line 2: tools.search_threshold: expected a positive integer", "line 3", "tools.always[1]", `"["`},
 		},
 		{
 			name:    "bad upstream URL",
