@@ -149,9 +149,10 @@ func (e *env) startBridgeWith(name, cfg string, addr string, wantTools int, time
 	return p, nil
 }
 
-// withExposure is a bench bridge configuration with tools.exposure set.
+// withExposure is a bench bridge configuration (bridgeConfig's, which
+// injects all tools) with tools.exposure set.
 func withExposure(cfg, exposure string) string {
-	return strings.Replace(cfg, "tools:\n", "tools:\n  exposure: "+exposure+"\n", 1)
+	return strings.Replace(cfg, "  exposure: all\n", "  exposure: "+exposure+"\n", 1)
 }
 
 // cost runs the three scenarios.

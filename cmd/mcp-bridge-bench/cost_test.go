@@ -81,8 +81,13 @@ func TestAgentScript(t *testing.T) {
 }
 
 func TestWithExposure(t *testing.T) {
-	cfg := withExposure("listen: x\ntools:\n  display: status\n", "search")
-	if !strings.Contains(cfg, "tools:\n  exposure: search\n  display: status\n") {
+	e := &env{upstream: &upstream{URL: "http://127.0.0.1:1/v1"}}
+	all := e.bridgeConfig("127.0.0.1:1", 0)
+	if strings.Count(all, "exposure:") != 1 || !strings.Contains(all, "tools:\n  exposure: all\n") {
+		t.Errorf("the scenarios' config does not inject every tool:\n%s", all)
+	}
+	cfg := withExposure(all, "search")
+	if strings.Count(cfg, "exposure:") != 1 || !strings.Contains(cfg, "tools:\n  exposure: search\n  display: status\n") {
 		t.Errorf("config:\n%s", cfg)
 	}
 }

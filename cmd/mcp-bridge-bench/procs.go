@@ -201,12 +201,15 @@ func buildBridge(ctx context.Context, root, dir string) (string, error) {
 }
 
 // bridgeConfig is the configuration of a benchmarked bridge: the mock
-// upstream, and when tools > 0 one stdio MCP server with that many tools.
+// upstream, and when tools > 0 one stdio MCP server with that many tools,
+// all injected.
 func (e *env) bridgeConfig(addr string, tools int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\n", addr)
 	fmt.Fprintf(&b, "upstream:\n  base_url: %s\n", e.upstream.URL)
-	b.WriteString("tools:\n  display: status\nlimits:\n  shutdown_timeout: 2s\nlog:\n  level: warn\n")
+	// Every tool is injected (the scenarios measure what injecting them
+	// costs) unless a scenario asks otherwise (withExposure).
+	b.WriteString("tools:\n  exposure: all\n  display: status\nlimits:\n  shutdown_timeout: 2s\nlog:\n  level: warn\n")
 	if tools > 0 {
 		args, _ := json.Marshal(mcpServerArgs(tools))
 		cmd, _ := json.Marshal(e.self)
