@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,12 +61,18 @@ type pausedRound struct {
 // approvals holds paused rounds: at most max, each at most maxEntry
 // bytes, all together at most maxTotal (the oldest go first), each for
 // ttl. It is safe for concurrent use.
+//
+// With a store (Options.Turns), rounds live there instead, shared by the
+// replicas: one per caller and conversation, the newest, taken at once by
+// the replica that resumes it.
 type approvals struct {
 	ttl      time.Duration
 	max      int
 	maxEntry int64
 	maxTotal int64
 	now      func() time.Time
+	store    TurnStore    // nil: rounds below
+	log      *slog.Logger // for the store's failures
 
 	mu     sync.Mutex
 	rounds []*pausedRound // oldest first
@@ -83,6 +91,9 @@ func (a *approvals) put(p *pausedRound) bool {
 	}
 	if p.size > a.maxEntry {
 		return false
+	}
+	if a.store != nil {
+		return a.putShared(p)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -109,6 +120,9 @@ func (a *approvals) evict(now time.Time) {
 // take removes and returns owner's newest round paused after conversation
 // conv whose code is code ("" matches any); nil when there is none.
 func (a *approvals) take(owner string, conv [sha256.Size]byte, code string) *pausedRound {
+	if a.store != nil {
+		return a.takeShared(owner, conv, code)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.evict(a.now())
@@ -122,6 +136,60 @@ func (a *approvals) take(owner string, conv [sha256.Size]byte, code string) *pau
 		return p
 	}
 	return nil
+}
+
+// sharedRound is a pausedRound as the store keeps it.
+type sharedRound struct {
+	Code      string            `json:"code"`
+	Base      int               `json:"base"`
+	Extra     []json.RawMessage `json:"extra,omitempty"`
+	Assistant json.RawMessage   `json:"assistant"`
+	Calls     []llm.ToolCall    `json:"calls"`
+	Theirs    []llm.ToolCall    `json:"theirs,omitempty"`
+	Needs     []string          `json:"needs"`
+}
+
+// approvalKey is where the store keeps owner's round paused after
+// conversation conv.
+func approvalKey(owner string, conv [sha256.Size]byte) string {
+	return "approval\x00" + owner + "\x00" + hex.EncodeToString(conv[:])
+}
+
+// putShared keeps p in the store. A round the store cannot take is lost
+// for its reply, logged; the answer still asks.
+func (a *approvals) putShared(p *pausedRound) bool {
+	b, err := json.Marshal(sharedRound{Code: p.code, Base: p.base, Extra: p.extra, Assistant: p.assistant,
+		Calls: p.calls, Theirs: p.theirs, Needs: p.needs})
+	if err == nil {
+		err = a.store.Put(context.Background(), []string{approvalKey(p.owner, p.conv)}, b, a.ttl)
+	}
+	if err != nil {
+		a.log.Warn("a round paused for approval could not be stored; its reply will approve nothing", "err", err)
+	}
+	return true
+}
+
+// takeShared is take with the store. A reply with another round's code
+// takes nothing: the round is put back.
+func (a *approvals) takeShared(owner string, conv [sha256.Size]byte, code string) *pausedRound {
+	key := approvalKey(owner, conv)
+	b, err := a.store.Take(context.Background(), key)
+	if err != nil {
+		a.log.Warn("a round paused for approval could not be read from the shared state; the reply approves nothing", "err", err)
+		return nil
+	}
+	var sr sharedRound
+	if b == nil || json.Unmarshal(b, &sr) != nil {
+		return nil
+	}
+	if code != "" && !strings.EqualFold(code, sr.Code) {
+		if err := a.store.Put(context.Background(), []string{key}, b, a.ttl); err != nil {
+			a.log.Warn("a round paused for approval could not be put back", "err", err)
+		}
+		return nil
+	}
+	return &pausedRound{code: sr.Code, owner: owner, conv: conv, base: sr.Base, extra: sr.Extra, assistant: sr.Assistant,
+		calls: sr.Calls, theirs: sr.Theirs, needs: sr.Needs}
 }
 
 // approvalReplyRE is a user's reply to an approval question.

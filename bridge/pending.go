@@ -13,8 +13,9 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/llm"
 )
 
-// TurnStore keeps the bridge's halves of mixed turns where every replica
-// of the bridge finds them (Redis: store.Turns). A turn is an opaque
+// TurnStore keeps the bridge's halves of mixed turns, and the rounds
+// paused for approval, where every replica of the bridge finds them
+// (Redis: store.Turns). A turn is an opaque
 // encoded value stored under several keys (each binds the caller to one
 // of the client's call ids) until its time to live ends. Implementations
 // are safe for concurrent use and bound each call with a short timeout.
@@ -24,6 +25,9 @@ type TurnStore interface {
 	// Get returns the turn stored under key, or nil and no error when
 	// there is none (never stored, or expired).
 	Get(ctx context.Context, key string) ([]byte, error)
+	// Take is Get that also removes what key held, at once, so that of two
+	// replicas taking the same key only one gets it.
+	Take(ctx context.Context, key string) ([]byte, error)
 }
 
 // pendingTurns remembers the bridge's half of mixed turns: when a round

@@ -234,6 +234,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.pending.store, s.pending.log = opts.Turns, log
 	s.approvals = newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes)
+	s.approvals.store, s.approvals.log = opts.Turns, log
 	s.latency = console.NewLatency(0)
 	s.obs = observe.Multi(s.events, opts.Observer, s.latency)
 	if opts.Observer != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/guard"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
@@ -46,6 +48,17 @@ func (s *sharedTurns) Get(_ context.Context, key string) ([]byte, error) {
 		return nil, s.fail
 	}
 	return s.m[key], nil
+}
+
+func (s *sharedTurns) Take(_ context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	b := s.m[key]
+	delete(s.m, key)
+	return b, nil
 }
 
 // TestMixedTurnAcrossReplicas checks the follow-up of a mixed turn
@@ -234,4 +247,53 @@ func TestFeedWithoutItsBus(t *testing.T) {
 		}
 	}
 	t.Errorf("the replica's own subscriber saw nothing: %v", sc.Err())
+}
+
+// TestChatApprovalAcrossReplicas: a round paused for approval by one
+// Server is resumed by another sharing the TurnStore: another key's reply
+// and a wrong code take nothing there either, the caller's approval runs
+// the call once, and the round is gone for every replica after.
+func TestChatApprovalAcrossReplicas(t *testing.T) {
+	a, err := auth.New(auth.Config{Keys: []auth.Key{{Name: "alice", Key: aliceKey}, {Name: "bob", Key: bobKey}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGuard(t, guard.Options{Approval: []string{"fs__write_*"}})
+	turns := &sharedTurns{m: map[string][]byte{}}
+	var logA, logB callLog
+	ra := guardedHarness(t, g, Options{Auth: a, Approver: g, Turns: turns},
+		[]mcpclient.ServerConfig{inMemory("fs", recordingServer(&logA, "write_file"))},
+		llmtest.ToolCallCompletion(llmtest.Call{ID: "c1", Name: "fs__write_file", Arguments: `{"path":"/tmp/x"}`}))
+	rb := guardedHarness(t, g, Options{Auth: a, Approver: g, Turns: turns},
+		[]mcpclient.ServerConfig{inMemory("fs", recordingServer(&logB, "write_file"))})
+
+	user := map[string]any{"role": "user", "content": "write /tmp/x"}
+	question := chatAs(t, ra, aliceKey, []map[string]any{user})
+	code := approvalCodeRE.FindStringSubmatch(question)
+	if code == nil {
+		t.Fatalf("no approval code in %q", question)
+	}
+	reply := func(text string) []map[string]any {
+		return []map[string]any{user, {"role": "assistant", "content": question}, {"role": "user", "content": text}}
+	}
+	rb.up.Add(llmtest.Completion("not yours"), llmtest.Completion("which code?"), llmtest.Completion("Written."))
+	if got := chatAs(t, rb, bobKey, reply("approve")); got != "not yours" {
+		t.Errorf("bob's approve on B = %q", got)
+	}
+	if got := chatAs(t, rb, aliceKey, reply("approve ZZZZZZ")); got != "which code?" {
+		t.Errorf("a wrong code on B = %q", got)
+	}
+	if n := len(logA.all()) + len(logB.all()); n != 0 {
+		t.Fatalf("%d calls before the approval", n)
+	}
+	if got := chatAs(t, rb, aliceKey, reply("approve "+code[1])); got != "Written." {
+		t.Errorf("alice's approve on B = %q", got)
+	}
+	if calls := logB.all(); len(calls) != 1 || calls[0].Args["path"] != "/tmp/x" || len(logA.all()) != 0 {
+		t.Errorf("calls: B %+v, A %+v", calls, logA.all())
+	}
+	ra.up.Add(llmtest.Completion("Already done."))
+	if got := chatAs(t, ra, aliceKey, reply("approve "+code[1])); got != "Already done." || len(logA.all())+len(logB.all()) != 1 {
+		t.Errorf("the round was taken twice: %q", got)
+	}
 }

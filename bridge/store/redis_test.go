@@ -307,6 +307,13 @@ func TestTurnsShared(t *testing.T) {
 			t.Errorf("key %q ttl %v", k, ttl)
 		}
 	}
+	// Take gives what a key held to one replica only.
+	if b, err := rs[1].Turns().Take(ctx, "id:alice\x00call_1"); err != nil || string(b) != "turn" {
+		t.Errorf("take: %q %v", b, err)
+	}
+	if b, err := rs[0].Turns().Take(ctx, "id:alice\x00call_1"); err != nil || b != nil {
+		t.Errorf("taken twice: %q %v", b, err)
+	}
 }
 
 // TestFeedReachesEveryReplica checks an event published by one replica

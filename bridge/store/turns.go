@@ -51,3 +51,18 @@ func (t *Turns) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Take returns what key held and removes it, in one command (GETDEL);
+// nil, nil when there is none.
+func (t *Turns) Take(ctx context.Context, key string) ([]byte, error) {
+	var b []byte
+	err := t.r.call(ctx, "turn_take", func(ctx context.Context) error {
+		var err error
+		b, err = t.r.client.GetDel(ctx, t.key(key)).Bytes()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
