@@ -622,47 +622,29 @@ func (s *Server) healthz(c echo.Context) error {
 // API keys are configured, the details (servers, their errors, tool
 // counts) are given only to a request with a key.
 func (s *Server) readyz(c echo.Context) error {
-	type server struct {
-		Name      string `json:"name"`
-		Transport string `json:"transport"`
-		State     string `json:"state"`
-		Tools     int    `json:"tools"`
-		Restarts  int    `json:"restarts"`
-		Error     string `json:"error,omitempty"`
-	}
 	all := s.opts.Tools.Servers()
 	obsErr := observe.Healthy(s.opts.Observer)
 	state, stateDown := s.stateReady(c.Request().Context())
-	p, keyErr := s.opts.Auth.Authenticate(c.Request())
-	if keyErr != nil {
-		// Without a key: ready or not, nothing about the servers.
-		if obsErr != nil || stateDown {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
-		}
-		for _, sv := range all {
-			if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
-				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
-			}
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-	}
-	// The status is the bridge's; the details only of what the key's
-	// policy lets it use.
-	servers := make([]server, 0, len(all))
 	status, code := "ready", http.StatusOK
 	for _, sv := range all {
 		if sv.State != mcpclient.StateReady && sv.State != mcpclient.StateDisabled {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}
-		if p.AllowsServer(sv.Name) {
-			servers = append(servers, server{sv.Name, sv.Transport, sv.State, sv.Tools, sv.Restarts, mcpclient.Redact(sv.Error, s.opts.Secrets)})
-		}
 	}
-	tools := 0
-	for _, t := range s.opts.Tools.Tools() {
-		if p.AllowsTool(t.Name, t.Server) {
-			tools++
+	p, keyErr := s.opts.Auth.Authenticate(c.Request())
+	if keyErr != nil {
+		// Without a key: ready or not, nothing about the servers.
+		if obsErr != nil || stateDown {
+			status, code = "degraded", http.StatusServiceUnavailable
 		}
+		return c.JSON(code, map[string]string{"status": status})
+	}
+	// The status is the bridge's; the details only of what the key's
+	// policy lets it use, as the console shows them.
+	servers := console.ServersView(p, all, s.opts.Tools.Tools(), s.opts.Secrets, s.latency)
+	tools := 0
+	for _, sv := range servers {
+		tools += sv.Tools
 	}
 	out := map[string]any{"status": status, "servers": servers, "tools": tools}
 	if b, ok := s.opts.Tools.(interface {
