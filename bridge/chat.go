@@ -34,7 +34,7 @@ func (s *Server) chat(c echo.Context) error {
 	if !p.AllowsModel(cr.model) {
 		return auth.ModelNotPermitted(cr.model)
 	}
-	d, err := s.opts.Limits.Request(req.Context(), p)
+	d, err := s.opts.Limits.Admit(req.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -42,9 +42,6 @@ func (s *Server) chat(c echo.Context) error {
 		for k, v := range auth.RateHeaders(d) {
 			c.Response().Header()[k] = v
 		}
-	}
-	if _, err := s.opts.Limits.Tokens(req.Context(), p); err != nil {
-		return err
 	}
 	if cr.stream {
 		release, err := s.opts.Limits.Stream(req.Context(), p)

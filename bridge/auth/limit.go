@@ -53,6 +53,13 @@ type Limiter interface {
 	Release(ctx context.Context, key string) error
 }
 
+// Admitter is a Limiter that takes a request from a rate and reads a
+// budget in one exchange with its state (a Redis pipeline): what Allow
+// and then Remaining would return, and their errors.
+type Admitter interface {
+	Admit(ctx context.Context, rateKey string, r Rate, budgetKey string, b Budget) (rate, budget Decision, rateErr, budgetErr error)
+}
+
 // Limits applies a principal's policy limits through a Limiter: the
 // routes ask it, with the principal, and answer 429 with the Error it
 // returns. A nil *Limits, or a principal without policy or limits, is
@@ -86,6 +93,11 @@ func (l *Limits) ToolCall(ctx context.Context, p *Principal) (Decision, error) {
 
 func (l *Limits) rate(ctx context.Context, key string, r Rate, what string) (Decision, error) {
 	d, err := l.Limiter.Allow(ctx, key, r)
+	return rateVerdict(d, err, r, what)
+}
+
+// rateVerdict is the answer to a rate's decision (or its error).
+func rateVerdict(d Decision, err error, r Rate, what string) (Decision, error) {
 	if err != nil {
 		return d, limiterError(err)
 	}
@@ -97,6 +109,40 @@ func (l *Limits) rate(ctx context.Context, key string, r Rate, what string) (Dec
 	return d, nil
 }
 
+// Admit is Request and then Tokens, for a chat request: in one exchange
+// with the limit state when the Limiter is an Admitter and both limits
+// apply. The Decision is the rate's, for the headers of an allowed answer.
+func (l *Limits) Admit(ctx context.Context, p *Principal) (Decision, error) {
+	a, ok := l.admitter()
+	if !ok || p == nil || p.Policy == nil || p.Policy.Rate.Unlimited() || p.Policy.Tokens.Unlimited() {
+		d, err := l.Request(ctx, p)
+		if err != nil {
+			return d, err
+		}
+		if _, err := l.Tokens(ctx, p); err != nil {
+			return d, err
+		}
+		return d, nil
+	}
+	rd, bd, rerr, berr := a.Admit(ctx, "req:"+p.LimitKey(), p.Policy.Rate, "tok:"+p.LimitKey(), p.Policy.Tokens)
+	if d, err := rateVerdict(rd, rerr, p.Policy.Rate, "requests"); err != nil {
+		return d, err
+	}
+	if _, err := budgetVerdict(bd, berr, p.Policy.Tokens); err != nil {
+		return rd, err
+	}
+	return rd, nil
+}
+
+// admitter returns the Limiter as an Admitter, when it is one.
+func (l *Limits) admitter() (Admitter, bool) {
+	if l == nil || l.Limiter == nil {
+		return nil, false
+	}
+	a, ok := l.Limiter.(Admitter)
+	return a, ok
+}
+
 // Tokens checks, before a chat request, that the principal's token budget
 // is not spent; a refusal is an *Error (429, insufficient_quota).
 func (l *Limits) Tokens(ctx context.Context, p *Principal) (Decision, error) {
@@ -104,11 +150,15 @@ func (l *Limits) Tokens(ctx context.Context, p *Principal) (Decision, error) {
 		return unlimited, nil
 	}
 	d, err := l.Limiter.Remaining(ctx, "tok:"+p.LimitKey(), p.Policy.Tokens)
+	return budgetVerdict(d, err, p.Policy.Tokens)
+}
+
+// budgetVerdict is the answer to a budget's decision (or its error).
+func budgetVerdict(d Decision, err error, b Budget) (Decision, error) {
 	if err != nil {
 		return d, limiterError(err)
 	}
 	if !d.Allowed {
-		b := p.Policy.Tokens
 		h := http.Header{}
 		h.Set("Retry-After", strconv.FormatInt(int64(ceilSeconds(d.Reset)/time.Second), 10))
 		h.Set("X-Ratelimit-Limit-Tokens", strconv.FormatInt(d.Limit, 10))

@@ -266,3 +266,68 @@ func TestErrorsOfModelsAndTools(t *testing.T) {
 		t.Errorf("ToolNotPermitted = %+v", e)
 	}
 }
+
+// admitting is a MemoryLimiter that is also an Admitter, counting the
+// exchanges it is asked for.
+type admitting struct {
+	*MemoryLimiter
+	admits, allows int
+}
+
+func (a *admitting) Allow(ctx context.Context, key string, r Rate) (Decision, error) {
+	a.allows++
+	return a.MemoryLimiter.Allow(ctx, key, r)
+}
+
+func (a *admitting) Admit(ctx context.Context, rateKey string, r Rate, budgetKey string, b Budget) (Decision, Decision, error, error) {
+	a.admits++
+	rd, rerr := a.MemoryLimiter.Allow(ctx, rateKey, r)
+	bd, berr := a.MemoryLimiter.Remaining(ctx, budgetKey, b)
+	return rd, bd, rerr, berr
+}
+
+// TestAdmit: Admit answers as Request then Tokens do, in one exchange
+// with an Admitter when both limits apply, and in two with any other
+// Limiter.
+func TestAdmit(t *testing.T) {
+	ctx := context.Background()
+	alice := limited(t, PolicyConfig{Rate: Rate{Requests: 2, Per: time.Minute}, Tokens: Budget{Limit: 100, Per: time.Hour}})
+	for _, name := range []string{"admitter", "limiter"} {
+		clk := newClock()
+		mem := NewMemoryLimiter(&MemoryOptions{Now: clk.Now})
+		ad := &admitting{MemoryLimiter: mem}
+		l := &Limits{Limiter: mem}
+		if name == "admitter" {
+			l.Limiter = ad
+		}
+		for i := range 2 {
+			if d, err := l.Admit(ctx, alice); err != nil || !d.Allowed || d.Limit != 2 {
+				t.Fatalf("%s: request %d: %+v %v", name, i, d, err)
+			}
+		}
+		var ae *Error
+		if _, err := l.Admit(ctx, alice); !errors.As(err, &ae) || ae.Code != CodeRateLimitExceeded {
+			t.Errorf("%s: third request: %v", name, err)
+		}
+		clk.Add(time.Minute)
+		if err := l.Spend(ctx, alice, 100); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Admit(ctx, alice); !errors.As(err, &ae) || ae.Code != CodeInsufficientQuota {
+			t.Errorf("%s: budget spent: %v", name, err)
+		}
+		if name == "admitter" && (ad.admits != 4 || ad.allows != 0) {
+			t.Errorf("admitter asked %d admits and %d allows, want 4 and 0", ad.admits, ad.allows)
+		}
+	}
+	// Without a budget, Admit is Request.
+	bob := limited(t, PolicyConfig{Rate: Rate{Requests: 1, Per: time.Minute}})
+	ad := &admitting{MemoryLimiter: NewMemoryLimiter(nil)}
+	l := &Limits{Limiter: ad}
+	if _, err := l.Admit(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Admit(ctx, bob); err == nil || ad.admits != 0 || ad.allows != 2 {
+		t.Errorf("bob: %v, %d admits, %d allows", err, ad.admits, ad.allows)
+	}
+}

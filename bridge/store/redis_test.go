@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/store/storetest"
@@ -420,5 +422,55 @@ func TestPassword(t *testing.T) {
 		if err := bad.Healthy(ctx); err == nil || strings.Contains(err.Error(), pw) {
 			t.Errorf("%s healthy: %v", bad.Shown(), err)
 		}
+	}
+}
+
+// trips counts what a client sends Redis: commands and pipelines, each
+// one round trip.
+type trips struct{ n atomic.Int64 }
+
+func (t *trips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (t *trips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { t.n.Add(1); return next(ctx, cmd) }
+}
+func (t *trips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { t.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestAdmitInOneTrip: Admit takes from the rate and reads the budget as
+// Allow and Remaining would, across replicas, in one round trip.
+func TestAdmitInOneTrip(t *testing.T) {
+	srv := storetest.Start(t)
+	rs := replicas(t, srv.URL, 2, Options{})
+	tr := &trips{}
+	rs[0].client.AddHook(tr)
+	ctx := context.Background()
+	// A new connection says hello first: count from a warm one.
+	if err := rs[0].client.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a := rs[0].Limiter().(auth.Admitter)
+	b := rs[1].Limiter()
+	rate := auth.Rate{Requests: 3, Per: time.Minute}
+	budget := auth.Budget{Limit: 100, Per: time.Hour}
+	for i := range 3 {
+		before := tr.n.Load()
+		rd, bd, rerr, berr := a.Admit(ctx, "req:key:alice", rate, "tok:key:alice", budget)
+		if rerr != nil || berr != nil || !rd.Allowed || rd.Remaining != int64(2-i) || !bd.Allowed || bd.Remaining != 100 {
+			t.Fatalf("admit %d: %+v %+v %v %v", i, rd, bd, rerr, berr)
+		}
+		if n := tr.n.Load() - before; n != 1 {
+			t.Errorf("admit %d took %d round trips", i, n)
+		}
+	}
+	if d, err := b.Allow(ctx, "req:key:alice", rate); err != nil || d.Allowed {
+		t.Errorf("the other replica's fourth request: %+v %v", d, err)
+	}
+	if _, err := b.Spend(ctx, "tok:key:bob", budget, 100); err != nil {
+		t.Fatal(err)
+	}
+	rd, bd, rerr, berr := a.Admit(ctx, "req:key:bob", rate, "tok:key:bob", budget)
+	if rerr != nil || berr != nil || !rd.Allowed || bd.Allowed || bd.Remaining != 0 {
+		t.Errorf("bob with his budget spent: %+v %+v %v %v", rd, bd, rerr, berr)
 	}
 }

@@ -180,7 +180,7 @@ func (r *report) replicasTable(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## Scenario 6: two replicas sharing limits in Redis\n\n")
 	p("Non-streaming requests (as scenario 1) with an API key whose policy has a rate and a token budget, checked on every request ")
-	p("(a rate check and a budget check before, the tokens spent after) but never reached. *In-process*: one bridge, limits in memory. ")
+	p("(the rate and the budget checked before, in one round trip to Redis when shared, the tokens spent after) but never reached. *In-process*: one bridge, limits in memory. ")
 	p("*Shared*: two bridges with `state.redis` pointing at one local `redis-server`, requests sent to each in turn. ")
 	p("Ratios are shared / in-process, taken within each run.\n\n")
 	p("| Concurrency | in-process p50 | shared p50 | added per request | latency ratio | in-process req/s | shared req/s | throughput ratio |\n")
