@@ -1,6 +1,7 @@
 package mcpclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -165,5 +166,21 @@ func TestGuardedHTTPBodies(t *testing.T) {
 	var v any
 	if err := json.Unmarshal([]byte(guardedToolList), &v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The bridge's own stdio transport decodes through the guard too: a tool
+// list too deep for go-sdk is read as the guarded list, alone or in a
+// batch, rather than ending the connection.
+func TestStdioFramesGuarded(t *testing.T) {
+	for _, frame := range []string{deepToolList(), "[" + deepToolList() + "]"} {
+		msgs, err := decodeFrame([]byte(frame))
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("decodeFrame: %d messages, %v", len(msgs), err)
+		}
+		resp, ok := msgs[0].(*jsonrpc.Response)
+		if !ok || !bytes.Contains(resp.Result, []byte("x-mcp-bridge-unusable")) || !bytes.Contains(resp.Result, []byte(`"name":"normal"`)) {
+			t.Errorf("decoded %T %s", msgs[0], resp.Result)
+		}
 	}
 }

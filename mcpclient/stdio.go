@@ -252,9 +252,11 @@ func (c *stdioConn) tooLarge(big *oversized) jsonrpc.Message {
 	}}
 }
 
-// decodeFrame decodes one message, or the messages of a batch.
+// decodeFrame decodes one message, or the messages of a batch, each
+// through guardFrame: a message nested deeper than go-sdk decodes would
+// end the whole connection.
 func decodeFrame(frame []byte) ([]jsonrpc.Message, error) {
-	if i := firstNonSpace(frame); i >= 0 && frame[i] == '[' {
+	if i := skipSpace(frame, 0); i < len(frame) && frame[i] == '[' {
 		var raws []json.RawMessage
 		if err := json.Unmarshal(frame, &raws); err != nil {
 			return nil, fmt.Errorf("decoding a batch: %w", err)
@@ -264,7 +266,7 @@ func decodeFrame(frame []byte) ([]jsonrpc.Message, error) {
 		}
 		msgs := make([]jsonrpc.Message, 0, len(raws))
 		for _, raw := range raws {
-			m, err := jsonrpc.DecodeMessage(raw)
+			m, err := jsonrpc.DecodeMessage(guardFrame(raw))
 			if err != nil {
 				return nil, err
 			}
@@ -272,20 +274,11 @@ func decodeFrame(frame []byte) ([]jsonrpc.Message, error) {
 		}
 		return msgs, nil
 	}
-	m, err := jsonrpc.DecodeMessage(frame)
+	m, err := jsonrpc.DecodeMessage(guardFrame(frame))
 	if err != nil {
 		return nil, err
 	}
 	return []jsonrpc.Message{m}, nil
-}
-
-func firstNonSpace(b []byte) int {
-	for i, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // Read implements mcp.Connection.
