@@ -224,7 +224,7 @@ func mergeTools(client []json.RawMessage, clientNames map[string]bool, ts *tools
 			room--
 		}
 		if left != nil {
-			return joinTools(client, clientNames, ts, len(ts.tools)-len(left)), left
+			return joinTools(client, clientNames, ts, max(ts.maxTools-len(client), 0)), left
 		}
 	}
 	return joinTools(client, clientNames, ts, -1), nil
