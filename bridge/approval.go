@@ -340,13 +340,10 @@ func (r *run) resumeApproval(ctx context.Context) (done bool, err error) {
 			o = toolOutcome{call: c, isError: true, text: fmt.Sprintf("Error: the user denied the call to %s; it was not run. Do not call it again unless the user asks.", c.Name)}
 		}
 		toolMsgs = append(toolMsgs, toolMessage(o))
+		r.addFound(o.found)
 	}
 	if len(p.theirs) > 0 {
-		if !r.s.pending.put(r.owner, r.conv, p.theirs, p.assistant, toolMsgs) {
-			r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
-				"calls", len(p.calls))
-		}
-		return true, r.out.finish("tool_calls", p.theirs, r.usage)
+		return true, r.handBack(p.theirs, p.assistant, toolMsgs, len(p.calls))
 	}
 	r.messages = append(r.messages, toolMsgs...)
 	return false, nil

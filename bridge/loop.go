@@ -164,16 +164,23 @@ func (r *run) loop(ctx context.Context) error {
 			r.addFound(o.found)
 		}
 		if len(theirs) > 0 {
-			if !r.s.pending.put(r.owner, r.conv, theirs, assistant, toolMsgs) {
-				r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
-					"calls", len(mine))
-			}
-			return r.out.finish("tool_calls", theirs, r.usage)
+			return r.handBack(theirs, assistant, toolMsgs, len(mine))
 		}
 		r.messages = append(r.messages, assistant)
 		r.messages = append(r.messages, toolMsgs...)
 		r.grown = true
 	}
+}
+
+// handBack ends the answer of a mixed round with the client's calls
+// (theirs), keeping the bridge's half (the round's assistant message and
+// the tool messages of its bridgeCalls calls) for the client's follow-up.
+func (r *run) handBack(theirs []llm.ToolCall, assistant json.RawMessage, toolMsgs []json.RawMessage, bridgeCalls int) error {
+	if !r.s.pending.put(r.owner, r.conv, theirs, assistant, toolMsgs) {
+		r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
+			"calls", bridgeCalls)
+	}
+	return r.out.finish("tool_calls", theirs, r.usage)
 }
 
 // stop ends the answer early with an explanation the user can read.

@@ -310,3 +310,32 @@ func TestSearchFindsToolsPastTheProfileLimit(t *testing.T) {
 		t.Errorf("tools that ran: %v", calls)
 	}
 }
+
+// TestSearchInAResumedRound: a round paused for approval that also
+// searched keeps what the search found once it resumes: the next round
+// carries the tool.
+func TestSearchInAResumedRound(t *testing.T) {
+	var log callLog
+	h := newHarness(t, Options{Exposure: ExposureSearch, Approver: approveAll{}},
+		[]mcpclient.ServerConfig{inMemory("fs", recordingServer(&log, "read_file", "write_file"))},
+		llmtest.ToolCallCompletion(
+			llmtest.Call{ID: "s1", Name: "search_tools", Arguments: `{"query":"read a file"}`},
+			llmtest.Call{ID: "w1", Name: "fs__write_file", Arguments: `{}`}),
+		llmtest.Completion("done"))
+	user := `{"role":"user","content":"x"}`
+	status, v := h.postJSON(`{"model":"m","messages":[` + user + `]}`)
+	question := answerText(v)
+	code := approvalCodeRE.FindStringSubmatch(question)
+	if status != http.StatusOK || code == nil {
+		t.Fatalf("%d %q", status, question)
+	}
+	q, _ := json.Marshal(question)
+	status, v = h.postJSON(`{"model":"m","messages":[` + user + `,{"role":"assistant","content":` + string(q) + `},{"role":"user","content":"approve ` + code[1] + `"}]}`)
+	if status != http.StatusOK || answerText(v) != "done" {
+		t.Fatalf("after approval: %d %v", status, v)
+	}
+	reqs := h.up.Requests()
+	if _, names := toolCount(t, reqs[len(reqs)-1]); !names["fs__read_file"] {
+		t.Errorf("the round after the resumed one does not carry the tool its search found: %v", names)
+	}
+}
