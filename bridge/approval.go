@@ -266,14 +266,14 @@ func (r *run) pauseForApproval(res *roundResult, calls, theirs []llm.ToolCall) (
 		if r.searching && c.Name == searchToolName {
 			continue // searching runs nothing
 		}
-		if ap.NeedsApproval(c.Name) && !containsString(needs, c.Name) {
+		if ap.NeedsApproval(c.Name) && !slices.Contains(needs, c.Name) {
 			needs = append(needs, c.Name)
 		}
 	}
 	if len(needs) == 0 {
 		return false, nil
 	}
-	p := &pausedRound{code: strings.ToUpper(rand.Text()[:6]), owner: r.owner, conv: r.conv, base: r.base,
+	p := &pausedRound{code: strings.ToUpper(rand.Text()[:6]), owner: r.owner, conv: r.convHash(), base: r.base,
 		extra: slices.Clone(r.messages[r.base:]), assistant: assistantMessage(res, res.calls), calls: calls, theirs: theirs, needs: needs}
 	if !r.s.approvals.put(p) {
 		return true, r.stop("The model wants to run tools that need your approval, but this conversation is too large to hold while waiting for it. Nothing was run.")
@@ -287,7 +287,7 @@ func (r *run) pauseForApproval(res *roundResult, calls, theirs []llm.ToolCall) (
 	b.WriteString("Approval needed: the model wants to run\n")
 	for _, c := range calls {
 		mark := ""
-		if containsString(needs, c.Name) {
+		if slices.Contains(needs, c.Name) {
 			mark = " (needs approval)"
 		}
 		fmt.Fprintf(&b, "- %s%s with `%s`\n", c.Name, mark, mcpclient.Redact(shownArguments(c.Arguments), r.s.opts.Secrets))
@@ -320,7 +320,7 @@ func (r *run) resumeApproval(ctx context.Context) (done bool, err error) {
 	} else {
 		run = nil
 		for _, c := range p.calls {
-			if !containsString(p.needs, c.Name) {
+			if !slices.Contains(p.needs, c.Name) {
 				run = append(run, c)
 			}
 		}
@@ -362,5 +362,3 @@ func shownArguments(args string) string {
 	}
 	return s
 }
-
-func containsString(ss []string, s string) bool { return slices.Contains(ss, s) }

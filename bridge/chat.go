@@ -38,11 +38,7 @@ func (s *Server) chat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if d.Limit > 0 {
-		for k, v := range auth.RateHeaders(d) {
-			c.Response().Header()[k] = v
-		}
-	}
+	setRateHeaders(c.Response().Header(), d)
 	if cr.stream {
 		release, err := s.opts.Limits.Stream(req.Context(), p)
 		if err != nil {
@@ -74,7 +70,7 @@ func (s *Server) chat(c echo.Context) error {
 		r.tools, _ = mergeTools(cr.clientTools, cr.clientToolNames, ts) // no limit without a profile
 	}
 	stripped := stripDetails(cr.messages)
-	r.owner, r.conv = callerID(req, s.opts.Auth.Enabled()), conversationHash(stripped)
+	r.owner, r.stripped = callerID(req, s.opts.Auth.Enabled()), stripped
 	if msgs := s.pending.splice(r.owner, stripped); !sameSlice(msgs, cr.messages) {
 		r.messages, r.grown = msgs, true
 	}
@@ -197,4 +193,15 @@ func callerID(req *http.Request, authOn bool) string {
 		host = req.RemoteAddr
 	}
 	return "addr:" + host
+}
+
+// setRateHeaders puts the x-ratelimit-* headers of a rate's decision on
+// an allowed answer; with no rate, none (and nothing is allocated).
+func setRateHeaders(h http.Header, d auth.Decision) {
+	if d.Limit <= 0 {
+		return
+	}
+	for k, v := range auth.RateHeaders(d) {
+		h[k] = v
+	}
 }

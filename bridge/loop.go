@@ -56,7 +56,8 @@ type run struct {
 	p         *auth.Principal   // the caller: what it may use and spend
 	messages  []json.RawMessage // the conversation, grown by each round
 	owner     string            // the caller, for mixed turns (callerID)
-	conv      [32]byte          // hash of the client's conversation (conversationHash)
+	stripped  []json.RawMessage // the client's conversation without the bridge's details blocks
+	conv      *[32]byte         // its hash (convHash), made when first needed
 	grown     bool              // messages differ from what the client sent
 	reqID     string            // the request's id, for observers
 	rounds    int               // upstream rounds started
@@ -172,11 +173,22 @@ func (r *run) loop(ctx context.Context) error {
 	}
 }
 
+// convHash is the hash of the client's conversation (conversationHash):
+// only a kept mixed turn or a paused round needs it, so it is made then,
+// not for every request.
+func (r *run) convHash() [32]byte {
+	if r.conv == nil {
+		h := conversationHash(r.stripped)
+		r.conv = &h
+	}
+	return *r.conv
+}
+
 // handBack ends the answer of a mixed round with the client's calls
 // (theirs), keeping the bridge's half (the round's assistant message and
 // the tool messages of its bridgeCalls calls) for the client's follow-up.
 func (r *run) handBack(theirs []llm.ToolCall, assistant json.RawMessage, toolMsgs []json.RawMessage, bridgeCalls int) error {
-	if !r.s.pending.put(r.owner, r.conv, theirs, assistant, toolMsgs) {
+	if !r.s.pending.put(r.owner, r.convHash(), theirs, assistant, toolMsgs) {
 		r.s.log.Warn("the bridge's half of a mixed tool turn is too large to keep; the follow-up will lack its tool results",
 			"calls", bridgeCalls)
 	}

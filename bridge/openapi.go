@@ -39,20 +39,19 @@ func (s *Server) mountOpenAPI(api *echo.Group) {
 	api.POST("/tools/:name", func(c echo.Context) error {
 		r, name := c.Request(), c.Param("name")
 		p := auth.FromContext(r.Context())
-		st := &observe.ToolCallStart{RequestID: requestID(c), Identity: identity(p), Face: observe.FaceOpenAPI,
-			Server: s.serverOf(name), Tool: name}
-		if t, ok := s.tools.get(nil).lookup(name); ok && !p.AllowsTool(t.Name, t.Server) {
-			return s.openAPIDenied(c, st, auth.ToolNotPermitted(name))
+		st := &observe.ToolCallStart{RequestID: requestID(c), Identity: identity(p), Face: observe.FaceOpenAPI, Tool: name}
+		t, known := s.tools.get(nil).lookup(name)
+		if known {
+			st.Server = t.Server
+			if !p.AllowsTool(t.Name, t.Server) {
+				return s.openAPIDenied(c, st, auth.ToolNotPermitted(name))
+			}
 		}
 		d, err := s.opts.Limits.Request(r.Context(), p)
 		if err != nil {
 			return s.openAPIDenied(c, st, err)
 		}
-		if d.Limit > 0 {
-			for k, v := range auth.RateHeaders(d) {
-				c.Response().Header()[k] = v
-			}
-		}
+		setRateHeaders(c.Response().Header(), d)
 		if _, err := s.opts.Limits.ToolCall(r.Context(), p); err != nil {
 			return s.openAPIDenied(c, st, err)
 		}

@@ -107,11 +107,7 @@ func searchDoc(t mcpclient.Tool) search.Doc {
 	if p, _, ok := strings.Cut(t.Name, "__"); ok && p != t.Server {
 		server += " " + p
 	}
-	desc := t.Description
-	if desc == "" {
-		desc = t.Title
-	}
-	return search.Doc{Name: name, Server: server, Description: desc, Params: schemaParams(t.InputSchema)}
+	return search.Doc{Name: name, Server: server, Description: toolDescription(t), Params: schemaParams(t.InputSchema)}
 }
 
 // schemaParams are the top-level properties of a parameter schema.
@@ -293,15 +289,7 @@ func (r *run) searchCall(c llm.ToolCall) (text string, found []string, isError b
 	found = make([]string, len(hits))
 	for i, h := range hits {
 		t := r.ts.tools[h.Doc]
-		params := t.InputSchema
-		if len(params) == 0 {
-			params = json.RawMessage(`{"type":"object","properties":{}}`)
-		}
-		desc := t.Description
-		if desc == "" {
-			desc = t.Title
-		}
-		out[i] = foundTool{Name: t.Name, Server: t.Server, Description: oneLine(desc, maxSummaryBytes), Parameters: params}
+		out[i] = foundTool{Name: t.Name, Server: t.Server, Description: oneLine(toolDescription(t), maxSummaryBytes), Parameters: toolParameters(t)}
 		found[i] = t.Name
 	}
 	b := marshalLean(map[string]any{"tools": out,

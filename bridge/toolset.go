@@ -160,23 +160,35 @@ func buildToolset(version uint64, tools []mcpclient.Tool, prof *route.Profile) *
 // and deterministic so that provider prompt caches hit: compact JSON
 // without HTML escapes, the same tool always the same bytes.
 func openAITool(t mcpclient.Tool) json.RawMessage {
-	desc := t.Description
-	if desc == "" {
-		desc = t.Title
-	}
-	params := t.InputSchema
-	if len(params) == 0 {
-		params = json.RawMessage(`{"type":"object","properties":{}}`)
-	}
-	def := leanTool{Type: string(openai.ToolTypeFunction), Function: leanFunction{Name: t.Name, Description: desc, Parameters: params}}
+	def := leanTool{Type: string(openai.ToolTypeFunction), Function: leanFunction{Name: t.Name, Description: toolDescription(t), Parameters: toolParameters(t)}}
 	b := marshalLean(def)
 	if b == nil {
 		// The schema came from the registry as valid JSON; fall back to an
 		// empty schema rather than dropping the tool.
-		def.Function.Parameters = json.RawMessage(`{"type":"object","properties":{}}`)
+		def.Function.Parameters = emptySchema
 		b = marshalLean(def)
 	}
 	return b
+}
+
+// emptySchema is the parameters of a tool that declares none.
+var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
+
+// toolDescription is what a model is told a tool does: its description,
+// else its title.
+func toolDescription(t mcpclient.Tool) string {
+	if t.Description == "" {
+		return t.Title
+	}
+	return t.Description
+}
+
+// toolParameters is a tool's input schema, emptySchema when it has none.
+func toolParameters(t mcpclient.Tool) json.RawMessage {
+	if len(t.InputSchema) == 0 {
+		return emptySchema
+	}
+	return t.InputSchema
 }
 
 // leanTool is an OpenAI function tool as the bridge injects it. It is not
