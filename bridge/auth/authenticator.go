@@ -108,19 +108,18 @@ func HashKey(key string) string {
 }
 
 // keyDigest returns the SHA-256 digest a configured key value stands
-// for: its hash when written "sha256:<hex>", else the hash of the value.
-// hashed says which.
-func keyDigest(v string) (d [sha256.Size]byte, hashed bool, err error) {
-	rest, ok := strings.CutPrefix(v, "sha256:")
-	if !ok {
-		return sha256.Sum256([]byte(v)), false, nil
+// for: its hash when written "sha256:<hex>" (KeyIsHashed), else the hash
+// of the value.
+func keyDigest(v string) (d [sha256.Size]byte, err error) {
+	if !KeyIsHashed(v) {
+		return sha256.Sum256([]byte(v)), nil
 	}
-	b, err := hex.DecodeString(strings.TrimSpace(rest))
+	b, err := hex.DecodeString(strings.TrimSpace(strings.TrimPrefix(v, "sha256:")))
 	if err != nil || len(b) != sha256.Size {
-		return d, true, fmt.Errorf("invalid sha256 form: expected sha256: and 64 hex digits (mcp-bridge hash-key KEY prints it)")
+		return d, fmt.Errorf("invalid sha256 form: expected sha256: and 64 hex digits (mcp-bridge hash-key KEY prints it)")
 	}
 	copy(d[:], b)
-	return d, true, nil
+	return d, nil
 }
 
 // KeyIsHashed reports whether a configured key value is in the
@@ -134,7 +133,7 @@ func KeyIsHashed(v string) bool { return strings.HasPrefix(v, "sha256:") }
 // is the setting's path ("policies.NAME.tools[0]", "auth.keys[1].policy",
 // "auth.api_keys[0]", "auth.jwt.jwks").
 func (c Config) Validate() error {
-	_, err := c.compile(nil)
+	_, err := c.compile()
 	return err
 }
 
@@ -145,7 +144,7 @@ type compiled struct {
 	jwks     []byte // the JWKS file's content; nil for a URL
 }
 
-func (c Config) compile(_ *Options) (*compiled, error) {
+func (c Config) compile() (*compiled, error) {
 	out := &compiled{policies: map[string]*Policy{}}
 	names := make([]string, 0, len(c.Policies))
 	for n := range c.Policies {
@@ -177,7 +176,7 @@ func (c Config) compile(_ *Options) (*compiled, error) {
 		if strings.TrimSpace(value) == "" {
 			return &ConfigError{Key: valueKey, Msg: "a key must not be empty"}
 		}
-		d, _, err := keyDigest(value)
+		d, err := keyDigest(value)
 		if err != nil {
 			return &ConfigError{Key: valueKey, Msg: err.Error()}
 		}
@@ -241,7 +240,7 @@ func New(c Config, opts *Options) (*Authenticator, error) {
 	if a.opts.Now == nil {
 		a.opts.Now = time.Now
 	}
-	cc, err := c.compile(&a.opts)
+	cc, err := c.compile()
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,7 @@ func rateVerdict(d Decision, err error, r Rate, what string) (Decision, error) {
 	}
 	if !d.Allowed {
 		return d, &Error{Status: http.StatusTooManyRequests, Type: TypeRateLimit, Code: CodeRateLimitExceeded,
-			Message: fmt.Sprintf("rate limit reached: %d %s per %s; try again in %s", r.Requests, what, r.per(), ceilSeconds(d.RetryAfter)),
+			Message: fmt.Sprintf("rate limit reached: %d %s per %s; try again in %s", r.Requests, what, r.Window(), ceilSeconds(d.RetryAfter)),
 			Header:  RateHeaders(d)}
 	}
 	return d, nil
@@ -165,7 +165,7 @@ func budgetVerdict(d Decision, err error, b Budget) (Decision, error) {
 		h.Set("X-Ratelimit-Remaining-Tokens", "0")
 		h.Set("X-Ratelimit-Reset-Tokens", formatReset(d.Reset))
 		return d, &Error{Status: http.StatusTooManyRequests, Type: TypeInsufficientQuota, Code: CodeInsufficientQuota,
-			Message: fmt.Sprintf("token budget spent: %d tokens per %s; it renews in %s", b.Limit, b.per(), ceilSeconds(d.Reset)),
+			Message: fmt.Sprintf("token budget spent: %d tokens per %s; it renews in %s", b.Limit, b.Window(), ceilSeconds(d.Reset)),
 			Header:  h}
 	}
 	return d, nil

@@ -63,7 +63,7 @@ func NewMemoryLimiter(o *MemoryOptions) *MemoryLimiter {
 }
 
 func limitOf(r Rate) rate.Limit {
-	return rate.Limit(float64(r.Requests) / r.per().Seconds())
+	return rate.Limit(float64(r.Requests) / r.Window().Seconds())
 }
 
 // Allow implements Limiter.
@@ -80,24 +80,24 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, r Rate) (Decision, 
 		if len(m.buckets) >= m.maxKeys {
 			m.evictBuckets(now)
 		}
-		b = &bucket{lim: rate.NewLimiter(limitOf(r), r.burst()), r: r}
+		b = &bucket{lim: rate.NewLimiter(limitOf(r), r.BurstSize()), r: r}
 		m.buckets[key] = b
 	case b.r != r:
 		// The policy changed (a reload): what was used stays used.
 		used := int(float64(b.lim.Burst()) - b.lim.TokensAt(now))
-		b.lim = rate.NewLimiter(limitOf(r), r.burst())
-		if used = min(used, r.burst()); used > 0 {
+		b.lim = rate.NewLimiter(limitOf(r), r.BurstSize())
+		if used = min(used, r.BurstSize()); used > 0 {
 			b.lim.ReserveN(now, used)
 		}
 		b.r = r
 	}
 	b.used = now
-	d := Decision{Limit: int64(r.burst())}
+	d := Decision{Limit: int64(r.BurstSize())}
 	d.Allowed = b.lim.AllowN(now, 1)
 	tokens := b.lim.TokensAt(now)
 	d.Remaining = int64(max(tokens, 0))
 	perToken := time.Duration(float64(time.Second) / float64(b.lim.Limit()))
-	d.Reset = time.Duration((float64(r.burst()) - tokens) * float64(perToken))
+	d.Reset = time.Duration((float64(r.BurstSize()) - tokens) * float64(perToken))
 	if !d.Allowed {
 		d.RetryAfter = time.Duration((1 - tokens) * float64(perToken))
 	}
@@ -127,14 +127,14 @@ func (m *MemoryLimiter) evictBuckets(now time.Time) {
 
 // windowStart is the start of b's window holding now.
 func windowStart(now time.Time, b Budget) time.Time {
-	return now.Truncate(b.per())
+	return now.Truncate(b.Window())
 }
 
 // budgetDecision describes the window w of b at now.
 func budgetDecision(now time.Time, b Budget, w *window) Decision {
 	left := b.Limit - w.spent
 	return Decision{Allowed: left > 0, Limit: b.Limit, Remaining: max(left, 0),
-		Reset: w.start.Add(b.per()).Sub(now)}
+		Reset: w.start.Add(b.Window()).Sub(now)}
 }
 
 // current returns key's window for now, starting a new one when the
@@ -146,10 +146,10 @@ func (m *MemoryLimiter) current(now time.Time, key string, b Budget) *window {
 		if len(m.budgets) >= m.maxKeys {
 			m.evictBudgets(now)
 		}
-		w = &window{start: start, per: b.per()}
+		w = &window{start: start, per: b.Window()}
 		m.budgets[key] = w
 	} else if !w.start.Equal(start) {
-		w.start, w.per, w.spent = start, b.per(), 0
+		w.start, w.per, w.spent = start, b.Window(), 0
 	}
 	return w
 }

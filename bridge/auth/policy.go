@@ -21,14 +21,16 @@ type Rate struct {
 // Unlimited reports whether r limits nothing.
 func (r Rate) Unlimited() bool { return r.Requests <= 0 }
 
-func (r Rate) per() time.Duration {
+// Window is the window Requests are counted over: Per, else a minute.
+func (r Rate) Window() time.Duration {
 	if r.Per <= 0 {
 		return time.Minute
 	}
 	return r.Per
 }
 
-func (r Rate) burst() int {
+// BurstSize is how many requests may come at once: Burst, else Requests.
+func (r Rate) BurstSize() int {
 	if r.Burst <= 0 {
 		return r.Requests
 	}
@@ -50,7 +52,8 @@ type Budget struct {
 // Unlimited reports whether b limits nothing.
 func (b Budget) Unlimited() bool { return b.Limit <= 0 }
 
-func (b Budget) per() time.Duration {
+// Window is the budget's window: Per, else 24 hours.
+func (b Budget) Window() time.Duration {
 	if b.Per <= 0 {
 		return 24 * time.Hour
 	}

@@ -106,18 +106,21 @@ func (l *limiter) fail(op string, err error) (auth.Decision, error) {
 	return auth.Decision{}, err
 }
 
-func ints(v any) ([]int64, error) {
+func ints(v any, n int) ([]int64, error) {
 	list, ok := v.([]any)
 	if !ok {
 		return nil, fmt.Errorf("unexpected script reply %T", v)
 	}
+	if len(list) != n {
+		return nil, fmt.Errorf("script reply of %d items, want %d", len(list), n)
+	}
 	out := make([]int64, len(list))
 	for i, x := range list {
-		n, ok := x.(int64)
+		num, ok := x.(int64)
 		if !ok {
 			return nil, fmt.Errorf("unexpected script reply item %T", x)
 		}
-		out[i] = n
+		out[i] = num
 	}
 	return out, nil
 }
@@ -130,10 +133,7 @@ func (l *limiter) run(ctx context.Context, op string, s *redis.Script, key strin
 		if err != nil {
 			return err
 		}
-		out, err = ints(v)
-		if err == nil && len(out) != n {
-			err = fmt.Errorf("script reply of %d items, want %d", len(out), n)
-		}
+		out, err = ints(v, n)
 		return err
 	})
 	return out, err
@@ -142,14 +142,7 @@ func (l *limiter) run(ctx context.Context, op string, s *redis.Script, key strin
 // rateArgs are rateScript's arguments for rt: the burst and the emission
 // interval.
 func rateArgs(rt auth.Rate) (burst int, emission int64) {
-	per, burst := rt.Per, rt.Burst
-	if per <= 0 {
-		per = time.Minute
-	}
-	if burst <= 0 {
-		burst = rt.Requests
-	}
-	return burst, max(per.Microseconds()/int64(rt.Requests), 1)
+	return rt.BurstSize(), max(rt.Window().Microseconds()/int64(rt.Requests), 1)
 }
 
 // rateDecision reads rateScript's reply.
@@ -187,20 +180,15 @@ func (l *limiter) Admit(ctx context.Context, rateKey string, rt auth.Rate, budge
 		// EVAL, not EVALSHA: a pipeline cannot fall back on a script
 		// Redis does not have cached.
 		rc := rateScript.Eval(ctx, pipe, []string{l.r.key("rate", rateKey)}, burst, emission)
-		bc := budgetScript.Eval(ctx, pipe, []string{l.r.key("budget", budgetKey)}, max(budgetPer(b).Milliseconds(), 1), 0)
+		bc := budgetScript.Eval(ctx, pipe, []string{l.r.key("budget", budgetKey)}, max(b.Window().Milliseconds(), 1), 0)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return err
 		}
 		var err error
-		if rv, err = ints(rc.Val()); err == nil && len(rv) != 4 {
-			err = fmt.Errorf("script reply of %d items, want 4", len(rv))
-		}
-		if err != nil {
+		if rv, err = ints(rc.Val(), 4); err != nil {
 			return err
 		}
-		if bv, err = ints(bc.Val()); err == nil && len(bv) != 2 {
-			err = fmt.Errorf("script reply of %d items, want 2", len(bv))
-		}
+		bv, err = ints(bc.Val(), 2)
 		return err
 	})
 	if err != nil {
@@ -208,28 +196,24 @@ func (l *limiter) Admit(ctx context.Context, rateKey string, rt auth.Rate, budge
 		bd, berr := l.fail("budget", err)
 		return rd, bd, rerr, berr
 	}
-	left := b.Limit - bv[0]
-	return rateDecision(rv, burst), auth.Decision{Allowed: left > 0, Limit: b.Limit, Remaining: max(left, 0),
-		Reset: time.Duration(bv[1]) * time.Millisecond}, nil, nil
-}
-
-func budgetPer(b auth.Budget) time.Duration {
-	if b.Per <= 0 {
-		return 24 * time.Hour
-	}
-	return b.Per
+	return rateDecision(rv, burst), budgetDecision(bv, b), nil, nil
 }
 
 func (l *limiter) budget(ctx context.Context, op, key string, b auth.Budget, tokens int64) (auth.Decision, error) {
 	if b.Unlimited() {
 		return auth.Decision{Allowed: true}, nil
 	}
-	v, err := l.run(ctx, op, budgetScript, l.r.key("budget", key), 2, max(budgetPer(b).Milliseconds(), 1), max(tokens, 0))
+	v, err := l.run(ctx, op, budgetScript, l.r.key("budget", key), 2, max(b.Window().Milliseconds(), 1), max(tokens, 0))
 	if err != nil {
 		return l.fail(op, err)
 	}
+	return budgetDecision(v, b), nil
+}
+
+// budgetDecision reads budgetScript's reply.
+func budgetDecision(v []int64, b auth.Budget) auth.Decision {
 	left := b.Limit - v[0]
-	return auth.Decision{Allowed: left > 0, Limit: b.Limit, Remaining: max(left, 0), Reset: time.Duration(v[1]) * time.Millisecond}, nil
+	return auth.Decision{Allowed: left > 0, Limit: b.Limit, Remaining: max(left, 0), Reset: time.Duration(v[1]) * time.Millisecond}
 }
 
 // Spend implements auth.Limiter.
