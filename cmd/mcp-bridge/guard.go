@@ -71,7 +71,7 @@ func (a *cliGuardAudit) Guard(ctx context.Context, e *observe.GuardEvent) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	au, err := observe.NewAudit(observe.AuditOptions{File: a.c.Audit.File, Arguments: a.c.Audit.Arguments, Secrets: a.c.Secrets()})
+	au, err := observe.NewAudit(auditOptions(a.c))
 	if err != nil {
 		fmt.Fprintf(a.stderr, "warning: a guard event is not in the audit log: %v\n", err)
 		return
@@ -161,10 +161,8 @@ func pinsCmd(cfgPath string, args []string, stdout, stderr io.Writer) error {
 		}
 		for _, name := range approved {
 			fmt.Fprintf(stdout, "approved %s\n", termText(name, false))
-			if c.Audit.File != "" {
-				(&cliGuardAudit{c: c, stderr: stderr}).Guard(context.Background(), &observe.GuardEvent{Kind: observe.GuardPin, Rule: "changed",
-					Action: "approved", Tool: name, Where: "definition", Reason: "approved with mcp-bridge pins approve"})
-			}
+			(&cliGuardAudit{c: c, stderr: stderr}).Guard(context.Background(), &observe.GuardEvent{Kind: observe.GuardPin, Rule: "changed",
+				Action: "approved", Tool: name, Where: "definition", Reason: "approved with mcp-bridge pins approve"})
 		}
 		return nil
 	}

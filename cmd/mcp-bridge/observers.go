@@ -25,12 +25,18 @@ type observers struct {
 	tracer  *observe.Tracer  // nil without telemetry
 }
 
+// auditOptions are the audit log's options of c.
+func auditOptions(c *config.Config) observe.AuditOptions {
+	return observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments, Secrets: c.Secrets()}
+}
+
 // newObservers opens the audit log and makes the metrics.
 func newObservers(c *config.Config, log *slog.Logger) (*observers, error) {
 	o := &observers{metrics: observe.NewMetrics(&observe.MetricsOptions{OwnListener: c.Metrics.Listen != ""})}
 	if c.Audit.File != "" {
-		a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments,
-			Secrets: c.Secrets(), Logger: log})
+		opts := auditOptions(c)
+		opts.Logger = log
+		a, err := observe.NewAudit(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +116,7 @@ func auditCLICall(c *config.Config, ctx context.Context, reg *mcpclient.Registry
 	if c.Audit.File == "" {
 		return
 	}
-	a, err := observe.NewAudit(observe.AuditOptions{File: c.Audit.File, Arguments: c.Audit.Arguments, Secrets: c.Secrets()})
+	a, err := observe.NewAudit(auditOptions(c))
 	if err != nil {
 		fmt.Fprintf(stderr, "warning: the call is not in the audit log: %v\n", err)
 		return
@@ -119,10 +125,8 @@ func auditCLICall(c *config.Config, ctx context.Context, reg *mcpclient.Registry
 	who := cliIdentity()
 	rec := &observe.ToolCallRecord{ToolCallStart: observe.ToolCallStart{RequestID: "cli-" + rand.Text(), Identity: who,
 		Face: observe.FaceCLI, Tool: tool, Arguments: args}, Duration: d}
-	for _, t := range reg.Tools() {
-		if t.Name == tool {
-			rec.Server = t.Server
-		}
+	if t, ok := reg.Lookup(tool); ok {
+		rec.Server = t.Server
 	}
 	rec.Outcome = observe.OutcomeOf(ctx, callErr, res != nil && res.IsError)
 	if callErr != nil {

@@ -77,17 +77,24 @@ func newRouter(c *config.Config, log *slog.Logger) (*route.Router, error) {
 	return route.New(route.Options{Upstreams: ups, Aliases: aliases, Logger: log})
 }
 
+// probeClient is a client of the upstream s that does not retry: a
+// probe's retries would only add warnings.
+func probeClient(s upstreamSpec) (*llm.Client, error) {
+	opts := s.opts
+	opts.MaxRetries = -1
+	return llm.NewClient(opts)
+}
+
 // probeUpstreams runs probeUpstream on each upstream, in parallel, with
 // clients that do not retry (retries would only add warnings).
 func probeUpstreams(ctx context.Context, c *config.Config, log *slog.Logger, note string) {
 	done := make(chan struct{})
 	specs := upstreamSpecs(c, nil)
+	secrets := c.Secrets()
 	for _, s := range specs {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			opts := s.opts
-			opts.MaxRetries = -1
-			probe, err := llm.NewClient(opts)
+			probe, err := probeClient(s)
 			if err != nil {
 				return // refused by newRouter already
 			}
@@ -95,7 +102,7 @@ func probeUpstreams(ctx context.Context, c *config.Config, log *slog.Logger, not
 			if !s.single {
 				l = log.With("name", s.route.Name)
 			}
-			probeUpstream(ctx, probe, l, c.Secrets(), note)
+			probeUpstream(ctx, probe, l, secrets, note)
 		}()
 	}
 	for range specs {
@@ -108,11 +115,9 @@ func probeUpstreams(ctx context.Context, c *config.Config, log *slog.Logger, not
 func checkUpstreams(ctx context.Context, c *config.Config, stdout io.Writer) int {
 	problems := 0
 	for _, s := range upstreamSpecs(c, nil) {
-		opts := s.opts
-		opts.MaxRetries = -1
-		up, err := llm.NewClient(opts)
+		up, err := probeClient(s)
 		if err == nil {
-			mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			mctx, cancel := context.WithTimeout(ctx, probeTimeout)
 			var list *llm.ModelList
 			list, err = up.Models(mctx)
 			cancel()
