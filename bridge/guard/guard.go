@@ -11,6 +11,7 @@
 package guard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -333,6 +334,16 @@ func dedupe(fs []finding) []finding {
 	return out
 }
 
+// decodeJSON decodes b keeping numbers as written (json.Number), so that
+// what is not masked goes back unchanged; b is read in place.
+func decodeJSON(b []byte) (any, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	err := dec.Decode(&v)
+	return v, err
+}
+
 // blocking returns the first finding whose action is Block.
 func blocking(fs []finding) (finding, bool) {
 	for _, f := range fs {
@@ -367,10 +378,7 @@ func what(f finding) string {
 // the tool needs it.
 func (g *Guard) Arguments(ctx context.Context, t mcpclient.Tool, args json.RawMessage, c mcpclient.Caller) (json.RawMessage, string) {
 	if g.active() {
-		var v any
-		dec := json.NewDecoder(strings.NewReader(string(args)))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err == nil {
+		if v, err := decodeJSON(args); err == nil {
 			w, fs, changed := g.inspectJSON(v)
 			g.report(ctx, t, "arguments", fs)
 			if f, ok := blocking(fs); ok {
@@ -439,10 +447,7 @@ func (g *Guard) Result(ctx context.Context, t mcpclient.Tool, res *mcp.CallToolR
 	structured := res.StructuredContent
 	if structured != nil {
 		if b, err := json.Marshal(structured); err == nil {
-			var v any
-			dec := json.NewDecoder(strings.NewReader(string(b)))
-			dec.UseNumber()
-			if dec.Decode(&v) == nil {
+			if v, err := decodeJSON(b); err == nil {
 				w, fs, ch := g.inspectJSON(v)
 				all = append(all, fs...)
 				if ch {
