@@ -5,6 +5,7 @@
 package llm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,8 +124,8 @@ func NewClient(opts Options) (*Client, error) {
 		baseDelay:  opts.RetryBaseDelay,
 		maxDelay:   opts.MaxRetryDelay,
 		modelsTTL:  opts.ModelsTTL,
-		firstByte:  orDefault(opts.FirstByteTimeout, defaultFirstByteTimeout),
-		stall:      orDefault(opts.StallTimeout, defaultStallTimeout),
+		firstByte:  cmp.Or(opts.FirstByteTimeout, defaultFirstByteTimeout),
+		stall:      cmp.Or(opts.StallTimeout, defaultStallTimeout),
 		where:      shown.String(),
 		log:        opts.Logger,
 		propagate:  opts.Propagate,
@@ -161,14 +162,6 @@ func NewClient(opts Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
-}
-
-// orDefault returns def for 0 and d otherwise.
-func orDefault(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // BaseURL returns the upstream's API root as Options.BaseURL gave it, but
@@ -295,8 +288,9 @@ func (c *Client) do(ctx context.Context, method, target, op string, body net.Buf
 		e := statusError(op, resp.StatusCode, errBody, c.apiKey)
 		delay, ok := time.Duration(0), false
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			delay, ok = retryAfter(resp.Header.Get("Retry-After"), time.Now(), c.maxDelay)
-			e.RetryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now(), maxRetryAfter)
+			var d time.Duration
+			d, ok = retryAfter(resp.Header.Get("Retry-After"), time.Now(), max(c.maxDelay, maxRetryAfter))
+			delay, e.RetryAfter = min(d, c.maxDelay), min(d, maxRetryAfter)
 		}
 		elsewhere := hasFailover(ctx) && (resp.StatusCode == http.StatusTooManyRequests || ok)
 		if !retryableStatus(resp.StatusCode) || attempt >= c.maxRetries || elsewhere {

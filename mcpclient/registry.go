@@ -593,7 +593,8 @@ func (r *Registry) rebuildLocked() []Event {
 			events = append(events, Event{Server: b.Server, Kind: EventToolBlocked, Tool: b.Name, Err: b.Reason})
 		}
 	}
-	if slices.EqualFunc(old.tools, tools, equalTool) && slices.Equal(old.blocked, blocked) {
+	sameTools := slices.EqualFunc(old.tools, tools, equalTool)
+	if sameTools && slices.Equal(old.blocked, blocked) {
 		return events
 	}
 	index := make(map[string]int, len(tools))
@@ -602,7 +603,7 @@ func (r *Registry) rebuildLocked() []Event {
 		r.known[t.Name] = t.Server
 	}
 	version := old.version
-	if !slices.EqualFunc(old.tools, tools, equalTool) {
+	if !sameTools {
 		version++
 	}
 	r.snap.Store(&snapshot{tools: tools, index: index, version: version, blocked: blocked})

@@ -417,9 +417,13 @@ func listTools(ctx context.Context, sess *mcp.ClientSession, cfg ServerConfig) (
 // them in before the server says it is ready, so that whoever sees the
 // state "ready" finds its tools listed.
 func (s *server) ready(sess *mcp.ClientSession, notes *noteCounter, tools []serverTool, feats features) {
+	version := ""
+	if res := sess.InitializeResult(); res != nil {
+		version = res.ProtocolVersion
+	}
 	s.mu.Lock()
 	s.lastErr = ""
-	s.session = sess
+	s.session, s.protocol = sess, version
 	s.notes = notes
 	s.tools = tools
 	s.feats = feats
@@ -429,13 +433,6 @@ func (s *server) ready(sess *mcp.ClientSession, notes *noteCounter, tools []serv
 	s.mu.Lock()
 	s.state = StateReady
 	s.lastEvent = EventUp
-	s.mu.Unlock()
-	version := ""
-	if res := sess.InitializeResult(); res != nil {
-		version = res.ProtocolVersion
-	}
-	s.mu.Lock()
-	s.protocol = version
 	s.mu.Unlock()
 	s.log.Info("mcp server ready", "transport", s.kind, "tools", len(tools), "protocol", version)
 	s.markAttempted()

@@ -176,7 +176,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 		r.Header.Set(k, v)
 	}
 	if t.identity != "" {
-		if name, ok := req.Context().Value(identityKey{}).(string); ok && name != "" {
+		if name := IdentityOf(req.Context()); name != "" {
 			r.Header.Set(t.identity, name)
 		} else {
 			r.Header.Del(t.identity) // never a name the caller did not have

@@ -2,7 +2,6 @@ package route
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -85,9 +84,3 @@ func (h *health) released() {
 	h.probing = false
 	h.mu.Unlock()
 }
-
-// atomicBool is a flag set once.
-type atomicBool struct{ v atomic.Bool }
-
-func (b *atomicBool) set()        { b.v.Store(true) }
-func (b *atomicBool) isSet() bool { return b.v.Load() }

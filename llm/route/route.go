@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
@@ -108,7 +109,7 @@ type upstream struct {
 	health health
 	// noStreamTools is set once the upstream refused to stream an
 	// answer with tools: later rounds ask it for a whole answer.
-	noStreamTools atomicBool
+	noStreamTools atomic.Bool
 }
 
 // New returns a router of opts.Upstreams. It returns an error when an

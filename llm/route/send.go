@@ -115,7 +115,7 @@ func (r *Router) Send(ctx context.Context, req Request) (*http.Response, Attempt
 // candidate be tried.
 func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, probing bool) (resp *http.Response, a Attempt, next bool, err error) {
 	u := c.up
-	a = Attempt{Candidate: c, NoStream: u.noStreamTools.isSet()}
+	a = Attempt{Candidate: c, NoStream: u.noStreamTools.Load()}
 	thr := r.opts.BreakerFailures
 	for {
 		start := r.opts.now()
@@ -144,7 +144,7 @@ func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, pro
 		if !a.NoStream && u.Profile.StreamFallback && refusesStreamWithTools(ue) {
 			// Old llama-server: ask this round again for a whole answer,
 			// and every later one.
-			u.noStreamTools.set()
+			u.noStreamTools.Store(true)
 			a.NoStream = true
 			r.log.Info("upstream cannot stream answers with tools: asking it for whole answers", "upstream", u.Name)
 			continue
