@@ -63,6 +63,8 @@ type face struct {
 	closed bool
 	views  map[string]*faceView       // by view key; "" is the full view
 	owners map[string]*auth.Principal // session id -> the caller that opened it
+	// sockets are the open /ws sessions, by id (see watchSocket).
+	sockets map[string]*liveSocket
 
 	// inputs are the stateless clients' calls waiting for answers.
 	inputs inputCalls
@@ -79,7 +81,8 @@ const maxFaceViews = 256
 
 func newFace(reg Registry, version string, log *slog.Logger, limits *auth.Limits) *face {
 	f := &face{reg: reg, version: version, log: log, limits: limits, views: map[string]*faceView{}, owners: map[string]*auth.Principal{},
-		obs: observe.Nop{}, serverOf: func(string) string { return "" }}
+		sockets: map[string]*liveSocket{},
+		obs:     observe.Nop{}, serverOf: func(string) string { return "" }}
 	f.view(nil) // the full view, synced from the start
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
@@ -138,6 +139,8 @@ func (s *Server) serveWebSocket(c echo.Context) error {
 	}
 	id := rand.Text()
 	s.face.bind(id, p)
+	end := func(reason string) { _ = conn.Close(websocket.StatusPolicyViolation, reason) }
+	defer s.face.watchSocket(id, c.Request(), p, end)()
 	ss, err := v.srv.Connect(context.WithoutCancel(c.Request().Context()), &acceptedSocket{conn: conn, pin: true, id: id}, nil)
 	if err != nil {
 		_ = conn.Close(websocket.StatusInternalError, "starting the MCP session failed")
@@ -224,5 +227,69 @@ func (p *pinnedConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			}
 		}
 		return req, nil
+	}
+}
+
+// A WebSocket session sends its credentials once, with the handshake, so
+// unlike an HTTP session (judged on each request by authenticate and
+// sessionOwner) it is judged again when they may have stopped holding:
+// at a reload (recheckSockets) and when its token expires. It ends with
+// close code 1008 and a reason; the client opens a new one, which gets
+// what the caller may use now.
+const (
+	closeRevoked       = "the bridge no longer accepts this connection's credentials"
+	closePolicyChanged = "your policy changed since this session opened; reconnect"
+	closeExpired       = "your token expired; reconnect with a new one"
+)
+
+// liveSocket is an open /ws session: its handshake's headers, by which it
+// is judged again, the principal it opened with, and how to end it.
+type liveSocket struct {
+	req *http.Request // the handshake without its context or body
+	p   *auth.Principal
+	end func(reason string)
+}
+
+// watchSocket records the /ws session id, opened by r as p, and ends it
+// when p's credential expires; the func it returns forgets it.
+func (f *face) watchSocket(id string, r *http.Request, p *auth.Principal, end func(string)) func() {
+	ls := &liveSocket{req: r.Clone(context.Background()), p: p, end: end}
+	ls.req.Body = http.NoBody
+	f.mu.Lock()
+	f.sockets[id] = ls
+	f.mu.Unlock()
+	stop := func() bool { return false }
+	if !p.Expires.IsZero() {
+		stop = time.AfterFunc(time.Until(p.Expires), func() { end(closeExpired) }).Stop
+	}
+	return func() {
+		stop()
+		f.mu.Lock()
+		delete(f.sockets, id)
+		f.mu.Unlock()
+	}
+}
+
+// recheckSockets judges each open /ws session again by resolve (the
+// identity rule of a reload's settings): a session whose credentials no
+// longer pass, that now name another caller, or whose caller now sees
+// another view (a changed policy) ends.
+func (f *face) recheckSockets(resolve func(*http.Request) (*auth.Principal, error)) {
+	f.mu.Lock()
+	open := make([]*liveSocket, 0, len(f.sockets))
+	for _, ls := range f.sockets {
+		open = append(open, ls)
+	}
+	f.mu.Unlock()
+	for _, ls := range open {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p, err := resolve(ls.req.WithContext(ctx))
+		cancel()
+		switch {
+		case err != nil || p.LimitKey() != ls.p.LimitKey():
+			ls.end(closeRevoked)
+		case p.ViewKey() != ls.p.ViewKey():
+			ls.end(closePolicyChanged)
+		}
 	}
 }

@@ -430,7 +430,7 @@ func TestIdentityReachesUpstream(t *testing.T) {
 // serves the protected resource metadata without credentials and names
 // it in the 401 of /mcp.
 func TestJWTProtectedResource(t *testing.T) {
-	jwks := writeJWKS(t)
+	jwks, _ := writeJWKS(t)
 	a, err := auth.New(auth.Config{JWT: &auth.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", Audience: "mcp-bridge"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -449,8 +449,9 @@ func TestJWTProtectedResource(t *testing.T) {
 	}
 }
 
-// writeJWKS writes a JWKS with one fresh RSA key to a file.
-func writeJWKS(t *testing.T) string {
+// writeJWKS writes a JWKS with one fresh RSA key, key id "k1", to a file,
+// and returns the file and the key.
+func writeJWKS(t *testing.T) (string, *rsa.PrivateKey) {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -462,7 +463,7 @@ func writeJWKS(t *testing.T) string {
 	if err := os.WriteFile(path, []byte(`{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","use":"sig","n":"`+n+`","e":"`+e+`"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, k
 }
 
 // TestFaceSessionFollowsReloadedPolicy: a face session opened under a

@@ -268,7 +268,9 @@ func New(opts Options) (*Server, error) {
 // and Shutdown; so is whether the JWT metadata route is served. The MCP
 // face's own sampling and the OpenAPI document's options keep New's
 // settings too. An invalid opts (Display, Upstream) changes nothing and
-// returns an error. It is safe for concurrent use.
+// returns an error. Open /ws sessions are judged again by the new Auth:
+// those whose credentials no longer pass or whose view changed end. It is
+// safe for concurrent use.
 func (s *Server) Apply(opts Options) error {
 	if opts.Tools == nil {
 		opts.Tools = s.opts.Tools
@@ -284,6 +286,9 @@ func (s *Server) Apply(opts Options) error {
 	fixed.DisableBuiltinModel, fixed.SamplingModel = opts.DisableBuiltinModel, opts.SamplingModel
 	fixed.Exposure, fixed.SearchThreshold, fixed.AlwaysTools = opts.Exposure, opts.SearchThreshold, opts.AlwaysTools
 	s.settings.Store(&fixed)
+	if s.face != nil {
+		s.face.recheckSockets(func(r *http.Request) (*auth.Principal, error) { return resolve(fixed.Auth, r) })
+	}
 	return nil
 }
 
@@ -563,10 +568,7 @@ func writeAPIError(w http.ResponseWriter, e *apiError) {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		p, err := s.opts.Auth.Authenticate(req)
-		if err == nil {
-			p, err = auth.Narrow(p, req.Header)
-		}
+		p, err := resolve(s.opts.Auth, req)
 		if err != nil {
 			c.Response().Header().Set("Connection", "close")
 			s.deniedBy(c, err)
@@ -575,6 +577,16 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(req.WithContext(auth.NewContext(req.Context(), p)))
 		return next(c)
 	}
+}
+
+// resolve is who the request r comes from under the authenticator a,
+// narrowed by its X-MCP-Servers and X-MCP-Tools headers.
+func resolve(a *auth.Authenticator, r *http.Request) (*auth.Principal, error) {
+	p, err := a.Authenticate(r)
+	if err == nil {
+		p, err = auth.Narrow(p, r.Header)
+	}
+	return p, err
 }
 
 // models lists the upstream's models, and BuiltinModel unless disabled:

@@ -188,6 +188,9 @@ func (v *jwtVerifier) verify(ctx context.Context, raw string) (*Principal, error
 		return nil, invalidToken(fmt.Sprintf("the token has no %q claim to name the caller", v.cfg.NameClaim))
 	}
 	p := &Principal{Name: name[0], Source: SourceJWT}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		p.Expires = exp.Time
+	}
 	if v.cfg.PolicyClaim == "" {
 		p.Policy = v.policies[v.cfg.DefaultPolicy] // nil: full access
 		return p, nil

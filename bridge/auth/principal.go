@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Sources of a Principal.
@@ -44,6 +45,11 @@ type Principal struct {
 	// UpstreamAPIKey, when not empty, is sent upstream instead of the
 	// configured upstream key. It is a secret.
 	UpstreamAPIKey string
+	// Expires is when the credential stops being valid (a JWT's exp);
+	// zero for a key, which holds until the configuration drops it. A
+	// connection that outlives its request (a WebSocket session) ends
+	// then.
+	Expires time.Time
 
 	// narrow is set by Narrow: the caller's own restriction of its view.
 	narrow *narrowing
