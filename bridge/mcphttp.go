@@ -140,7 +140,14 @@ func (s *Server) serveWebSocket(c echo.Context) error {
 	id := rand.Text()
 	s.face.bind(id, p)
 	end := func(reason string) { _ = conn.Close(websocket.StatusPolicyViolation, reason) }
-	defer s.face.watchSocket(id, c.Request(), p, end)()
+	ls, forget := s.face.watchSocket(id, c.Request(), p, end)
+	defer forget()
+	// A reload applied after this request was authenticated but before
+	// the line above did not see the socket: judge it by the settings of
+	// now.
+	if now := s.settings.Load().Auth; now != s.viewOf(c).opts.Auth {
+		ls.judge(resolverOf(now))
+	}
 	ss, err := v.srv.Connect(context.WithoutCancel(c.Request().Context()), &acceptedSocket{conn: conn, pin: true, id: id}, nil)
 	if err != nil {
 		_ = conn.Close(websocket.StatusInternalError, "starting the MCP session failed")
@@ -251,9 +258,9 @@ type liveSocket struct {
 }
 
 // watchSocket records the /ws session id, opened by r as p, and ends it
-// when p's credential expires; the func it returns forgets it.
-func (f *face) watchSocket(id string, r *http.Request, p *auth.Principal, end func(string)) func() {
-	ls := &liveSocket{req: r.Clone(context.Background()), p: p, end: end}
+// when p's credential expires; forget forgets it.
+func (f *face) watchSocket(id string, r *http.Request, p *auth.Principal, end func(string)) (ls *liveSocket, forget func()) {
+	ls = &liveSocket{req: r.Clone(context.Background()), p: p, end: end}
 	ls.req.Body = http.NoBody
 	f.mu.Lock()
 	f.sockets[id] = ls
@@ -262,7 +269,7 @@ func (f *face) watchSocket(id string, r *http.Request, p *auth.Principal, end fu
 	if !p.Expires.IsZero() {
 		stop = time.AfterFunc(time.Until(p.Expires), func() { end(closeExpired) }).Stop
 	}
-	return func() {
+	return ls, func() {
 		stop()
 		f.mu.Lock()
 		delete(f.sockets, id)
@@ -271,9 +278,7 @@ func (f *face) watchSocket(id string, r *http.Request, p *auth.Principal, end fu
 }
 
 // recheckSockets judges each open /ws session again by resolve (the
-// identity rule of a reload's settings): a session whose credentials no
-// longer pass, that now name another caller, or whose caller now sees
-// another view (a changed policy) ends.
+// identity rule of a reload's settings).
 func (f *face) recheckSockets(resolve func(*http.Request) (*auth.Principal, error)) {
 	f.mu.Lock()
 	open := make([]*liveSocket, 0, len(f.sockets))
@@ -282,14 +287,21 @@ func (f *face) recheckSockets(resolve func(*http.Request) (*auth.Principal, erro
 	}
 	f.mu.Unlock()
 	for _, ls := range open {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		p, err := resolve(ls.req.WithContext(ctx))
-		cancel()
-		switch {
-		case err != nil || p.LimitKey() != ls.p.LimitKey():
-			ls.end(closeRevoked)
-		case p.ViewKey() != ls.p.ViewKey():
-			ls.end(closePolicyChanged)
-		}
+		ls.judge(resolve)
+	}
+}
+
+// judge ends the session when its handshake's credentials no longer pass
+// resolve, now name another caller, or give the caller another view (a
+// changed policy).
+func (ls *liveSocket) judge(resolve func(*http.Request) (*auth.Principal, error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	p, err := resolve(ls.req.WithContext(ctx))
+	cancel()
+	switch {
+	case err != nil || p.LimitKey() != ls.p.LimitKey():
+		ls.end(closeRevoked)
+	case p.ViewKey() != ls.p.ViewKey():
+		ls.end(closePolicyChanged)
 	}
 }

@@ -287,7 +287,7 @@ func (s *Server) Apply(opts Options) error {
 	fixed.Exposure, fixed.SearchThreshold, fixed.AlwaysTools = opts.Exposure, opts.SearchThreshold, opts.AlwaysTools
 	s.settings.Store(&fixed)
 	if s.face != nil {
-		s.face.recheckSockets(func(r *http.Request) (*auth.Principal, error) { return resolve(fixed.Auth, r) })
+		s.face.recheckSockets(resolverOf(fixed.Auth))
 	}
 	return nil
 }
@@ -587,6 +587,11 @@ func resolve(a *auth.Authenticator, r *http.Request) (*auth.Principal, error) {
 		p, err = auth.Narrow(p, r.Header)
 	}
 	return p, err
+}
+
+// resolverOf is resolve under the authenticator a.
+func resolverOf(a *auth.Authenticator) func(*http.Request) (*auth.Principal, error) {
+	return func(r *http.Request) (*auth.Principal, error) { return resolve(a, r) }
 }
 
 // models lists the upstream's models, and BuiltinModel unless disabled:
