@@ -108,6 +108,9 @@ func (r *run) callTool(ctx context.Context, c llm.ToolCall) (o toolOutcome) {
 		start := time.Now()
 		o.text, o.found, o.isError = r.searchCall(c)
 		o.dur, o.outcome, o.resultBytes = time.Since(start), observe.OutcomeOK, len(o.text)
+		if o.isError {
+			o.outcome = observe.OutcomeToolError
+		}
 		return o
 	}
 	tool, ok := r.ts.lookup(c.Name)

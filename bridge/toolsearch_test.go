@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
@@ -206,15 +207,27 @@ func TestSearchKeepsToThePolicy(t *testing.T) {
 }
 
 // TestSearchToolErrors: arguments without a query, and a query that finds
-// nothing, are answers the model can read; nothing is injected.
+// nothing, are answers the model can read; nothing is injected. The
+// observers count the first as a tool error, the second as a call that
+// went well.
 func TestSearchToolErrors(t *testing.T) {
 	var log callLog
-	h := newHarness(t, Options{Exposure: ExposureSearch}, []mcpclient.ServerConfig{inMemory("fs", recordingServer(&log, "read_file"))},
+	h := newHarness(t, Options{Exposure: ExposureSearch, APIKeys: []string{obsKey}, Observer: observe.NewMetrics(nil)},
+		[]mcpclient.ServerConfig{inMemory("fs", recordingServer(&log, "read_file"))},
 		llmtest.ToolCallCompletion(llmtest.Call{ID: "s1", Name: "search_tools", Arguments: `{"limit":3}`},
 			llmtest.Call{ID: "s2", Name: "search_tools", Arguments: `{"query":"zyzzyva"}`}),
 		llmtest.Completion("done"))
-	h.postJSON(`{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	keyed(t, "POST", h.srv.URL+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`).Body.Close()
 	reqs := h.up.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d upstream requests, want 2", len(reqs))
+	}
+	fams := scrape(t, h)
+	for outcome, want := range map[string]float64{observe.OutcomeToolError: 1, observe.OutcomeOK: 1} {
+		if got := value(fams, "mcp_bridge_tool_calls_total", map[string]string{"face": "chat", "outcome": outcome}); got != want {
+			t.Errorf("tool calls with outcome %s: %v, want %v", outcome, got, want)
+		}
+	}
 	if msg := toolMessageOf(reqs[1], "s1"); !strings.HasPrefix(msg, "Error:") || !strings.Contains(msg, "query") {
 		t.Errorf("no query: %q", msg)
 	}
