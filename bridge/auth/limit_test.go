@@ -233,6 +233,38 @@ func TestMemoryLimiterBounded(t *testing.T) {
 	}
 }
 
+// TestMemoryLimiterEvictsTheLeastRecentlyUsed: past MaxKeys, with no
+// bucket full again, the least recently used go and a bucket used since
+// keeps what it used.
+func TestMemoryLimiterEvictsTheLeastRecentlyUsed(t *testing.T) {
+	clk := newClock()
+	m := NewMemoryLimiter(&MemoryOptions{Now: clk.Now, MaxKeys: 10})
+	r := Rate{Requests: 10, Per: time.Hour}
+	ctx := context.Background()
+	allow := func(key string) Decision {
+		clk.Add(time.Second)
+		d, err := m.Allow(ctx, key, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for i := range 10 {
+		allow(fmt.Sprint("k", i))
+	}
+	allow("k0") // now the most recently used: 8 left
+	allow("new")
+	if b, _, _ := m.Len(); b != 9 {
+		t.Errorf("%d buckets after the eviction, want 9 (two of ten went, one came)", b)
+	}
+	if d := allow("k0"); d.Remaining != 7 {
+		t.Errorf("k0, used since: %d left, want 7 (kept)", d.Remaining)
+	}
+	if d := allow("k1"); d.Remaining != 9 {
+		t.Errorf("k1, the least recently used: %d left, want 9 (a new bucket)", d.Remaining)
+	}
+}
+
 func TestRateChangeKeepsUse(t *testing.T) {
 	clk := newClock()
 	m := NewMemoryLimiter(&MemoryOptions{Now: clk.Now})

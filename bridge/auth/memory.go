@@ -2,7 +2,8 @@ package auth
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -107,21 +108,26 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, r Rate) (Decision, 
 // evictBuckets makes room: buckets that are full again are the same as
 // new ones and go first; then the least recently used tenth.
 func (m *MemoryLimiter) evictBuckets(now time.Time) {
-	for k, b := range m.buckets {
-		if b.lim.TokensAt(now) >= float64(b.lim.Burst()) {
-			delete(m.buckets, k)
+	evict(m.buckets, m.maxKeys,
+		func(b *bucket) bool { return b.lim.TokensAt(now) >= float64(b.lim.Burst()) },
+		func(b *bucket) time.Time { return b.used })
+}
+
+// evict makes room in entries, which hold max at the most: those that
+// matter no longer (spent) go first; then, when that freed too little,
+// the tenth whose age is oldest.
+func evict[V any](entries map[string]V, max int, spent func(V) bool, age func(V) time.Time) {
+	for k, v := range entries {
+		if spent(v) {
+			delete(entries, k)
 		}
 	}
-	if len(m.buckets) < m.maxKeys {
+	if len(entries) < max {
 		return
 	}
-	keys := make([]string, 0, len(m.buckets))
-	for k := range m.buckets {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m.buckets[keys[i]].used.Before(m.buckets[keys[j]].used) })
+	keys := slices.SortedFunc(maps.Keys(entries), func(a, b string) int { return age(entries[a]).Compare(age(entries[b])) })
 	for _, k := range keys[:len(keys)/10+1] {
-		delete(m.buckets, k)
+		delete(entries, k)
 	}
 }
 
@@ -156,22 +162,9 @@ func (m *MemoryLimiter) current(now time.Time, key string, b Budget) *window {
 
 // evictBudgets drops windows that are over, then the oldest tenth.
 func (m *MemoryLimiter) evictBudgets(now time.Time) {
-	for k, w := range m.budgets {
-		if !now.Before(w.start.Add(w.per)) {
-			delete(m.budgets, k)
-		}
-	}
-	if len(m.budgets) < m.maxKeys {
-		return
-	}
-	keys := make([]string, 0, len(m.budgets))
-	for k := range m.budgets {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m.budgets[keys[i]].start.Before(m.budgets[keys[j]].start) })
-	for _, k := range keys[:len(keys)/10+1] {
-		delete(m.budgets, k)
-	}
+	evict(m.budgets, m.maxKeys,
+		func(w *window) bool { return !now.Before(w.start.Add(w.per)) },
+		func(w *window) time.Time { return w.start })
 }
 
 // Spend implements Limiter.
