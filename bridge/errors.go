@@ -70,15 +70,51 @@ var upstreamStatus = map[int]int{
 }
 
 // upstreamTimeoutSetting names the setting behind the llm timeout that
-// ended e, for the user who wants to change it; "" for any other failure.
-func upstreamTimeoutSetting(e *llm.Error) string {
+// ended e, for the user who wants to change it: the single upstream
+// block's key, or the key of the named upstream of the upstreams list;
+// "" for any other failure.
+func upstreamTimeoutSetting(e *llm.Error, upstream string) string {
+	var key string
 	switch {
 	case errors.Is(e, llm.ErrFirstByteTimeout):
-		return "upstream.first_byte_timeout"
+		key = "first_byte_timeout"
 	case errors.Is(e, llm.ErrStallTimeout):
-		return "upstream.stall_timeout"
+		key = "stall_timeout"
+	default:
+		return ""
 	}
-	return ""
+	if upstream == "" || upstream == route.DefaultName {
+		return "upstream." + key
+	}
+	return fmt.Sprintf("%s of the upstream %q in upstreams", key, upstream)
+}
+
+// timedOutAt is err, a failure of the upstream configured as name, with
+// that name when it is a timeout, so that the client's message names the
+// setting to change; any other err is returned as it is.
+func timedOutAt(name string, err error) error {
+	var ue *llm.Error
+	if name == "" || !errors.As(err, &ue) || upstreamTimeoutSetting(ue, "") == "" {
+		return err
+	}
+	return &upstreamTimeout{upstream: name, err: err}
+}
+
+// upstreamTimeout is a timeout of the upstream configured as upstream.
+type upstreamTimeout struct {
+	upstream string
+	err      error
+}
+
+func (e *upstreamTimeout) Error() string { return e.err.Error() }
+func (e *upstreamTimeout) Unwrap() error { return e.err }
+
+// name is the upstream's name; "" for a nil e.
+func (e *upstreamTimeout) name() string {
+	if e == nil {
+		return ""
+	}
+	return e.upstream
 }
 
 // toAPIError converts any failure of a request into the error sent to the
@@ -101,7 +137,9 @@ func toAPIError(err error, secrets []string) *apiError {
 	}
 	var ue *llm.Error
 	if errors.As(err, &ue) {
-		if setting := upstreamTimeoutSetting(ue); setting != "" {
+		var at *upstreamTimeout
+		errors.As(err, &at)
+		if setting := upstreamTimeoutSetting(ue, at.name()); setting != "" {
 			return &apiError{Status: http.StatusGatewayTimeout, Type: "upstream_error", Code: "upstream_timeout",
 				Message: mcpclient.Redact("upstream timed out: "+ue.Message+" ("+setting+")", secrets)}
 		}

@@ -50,6 +50,7 @@ func (r *run) round(ctx context.Context, n int) (res *roundResult, err error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	defer func() { err = timedOutAt(r.pin.Name, err) }()
 	// Read what the upstream sent, not what was asked for: some servers
 	// stream when asked not to, or answer a streaming request with one
 	// JSON object. Without a content type, the first byte tells.
@@ -90,7 +91,7 @@ func (r *run) send(ctx context.Context, n int) (*http.Response, error) {
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, timedOutAt(a.Name, err)
 	}
 	r.pin = a.Candidate
 	return resp, nil

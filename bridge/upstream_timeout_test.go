@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -254,5 +256,41 @@ func TestSilentUpstreamThenRecovery(t *testing.T) {
 	case <-up.Requests()[0].Canceled:
 	case <-time.After(10 * time.Second):
 		t.Error("the timed-out upstream request was not cancelled")
+	}
+}
+
+// TestUpstreamTimeoutNamesTheUpstream: with an upstreams list, a timeout
+// names the setting of the upstream that timed out, before the first byte
+// (504) and mid-stream (the error event), not the single upstream block's.
+func TestUpstreamTimeoutNamesTheUpstream(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		send func(http.ResponseWriter)
+		want string
+	}{
+		{"first byte", nothing, `first_byte_timeout of the upstream "gpu" in upstreams`},
+		{"stall", partialStream, `stall_timeout of the upstream "gpu" in upstreams`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := newQuietUpstream(t, c.send)
+			r := newRouter(t, route.Options{Upstreams: []route.Upstream{
+				{Name: "gpu", Client: upstreamClient(t, q.URL+"/v1", 100*time.Millisecond, 100*time.Millisecond)}}})
+			h := newHarness(t, Options{Router: r}, nil)
+			resp := h.post(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+			defer resp.Body.Close()
+			var e map[string]any
+			if resp.StatusCode == http.StatusOK {
+				e = collect(t, resp.Body).errEvent
+			} else {
+				var v map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&v)
+				e, _ = v["error"].(map[string]any)
+			}
+			checkErrorBody(t, e, "upstream_timeout", c.want)
+			if msg, _ := e["message"].(string); strings.Contains(msg, "upstream.") {
+				t.Errorf("the message names the single upstream block's setting: %q", msg)
+			}
+			q.waitGaveUp(t)
+		})
 	}
 }
