@@ -13,23 +13,6 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/llm"
 )
 
-// TurnStore keeps the bridge's halves of mixed turns, and the rounds
-// paused for approval, where every replica of the bridge finds them
-// (Redis: store.Turns). A turn is an opaque
-// encoded value stored under several keys (each binds the caller to one
-// of the client's call ids) until its time to live ends. Implementations
-// are safe for concurrent use and bound each call with a short timeout.
-type TurnStore interface {
-	// Put stores turn under every key for ttl, replacing what they held.
-	Put(ctx context.Context, keys []string, turn []byte, ttl time.Duration) error
-	// Get returns the turn stored under key, or nil and no error when
-	// there is none (never stored, or expired).
-	Get(ctx context.Context, key string) ([]byte, error)
-	// Take is Get that also removes what key held, at once, so that of two
-	// replicas taking the same key only one gets it.
-	Take(ctx context.Context, key string) ([]byte, error)
-}
-
 // pendingTurns remembers the bridge's half of mixed turns: when a round
 // called both client tools and bridge tools, the client receives only its own
 // calls, and its follow-up request carries back an assistant message with
