@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
@@ -54,88 +53,28 @@ type pausedRound struct {
 	calls     []llm.ToolCall    // the bridge's calls of the round
 	theirs    []llm.ToolCall    // the client's calls of the round, returned to it once the bridge's ran
 	needs     []string          // the tools that need approval
-	size      int64
-	expires   time.Time
 }
 
-// approvals holds paused rounds: at most max, each at most maxEntry
-// bytes, all together at most maxTotal (the oldest go first), each for
-// ttl. It is safe for concurrent use.
-//
-// With a store (Options.Turns), rounds live there instead, shared by the
-// replicas: one per caller and conversation, the newest, taken at once by
-// the replica that resumes it.
+// approvals holds paused rounds in a TurnStore (memTurns in process,
+// bounded, or one shared by the replicas): one per caller and
+// conversation, the newest, each for ttl and at most maxEntry bytes
+// before encoding, taken at once by the request that resumes it. A round
+// the store cannot take or give is lost for its reply, logged. It is
+// safe for concurrent use.
 type approvals struct {
 	ttl      time.Duration
-	max      int
 	maxEntry int64
-	maxTotal int64
-	now      func() time.Time
-	store    TurnStore    // nil: rounds below
+	store    TurnStore
 	log      *slog.Logger // for the store's failures
-
-	mu     sync.Mutex
-	rounds []*pausedRound // oldest first
-	total  int64
 }
 
-func newApprovals(ttl time.Duration, max int, maxEntry, maxTotal int64) *approvals {
-	return &approvals{ttl: ttl, max: max, maxEntry: maxEntry, maxTotal: maxTotal, now: time.Now}
-}
-
-// put keeps p; false when it is larger than an entry may be.
-func (a *approvals) put(p *pausedRound) bool {
-	p.size = int64(len(p.assistant))
-	for _, m := range p.extra {
-		p.size += int64(len(m))
+// newApprovals keeps rounds in store for ttl, each at most maxEntry
+// bytes, and logs the store's failures to log (nil discards them).
+func newApprovals(store TurnStore, ttl time.Duration, maxEntry int64, log *slog.Logger) *approvals {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if p.size > a.maxEntry {
-		return false
-	}
-	if a.store != nil {
-		return a.putShared(p)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	p.expires = now.Add(a.ttl)
-	a.evict(now)
-	for len(a.rounds) > 0 && (len(a.rounds) >= a.max || a.total+p.size > a.maxTotal) {
-		a.total -= a.rounds[0].size
-		a.rounds = a.rounds[1:]
-	}
-	a.rounds = append(a.rounds, p)
-	a.total += p.size
-	return true
-}
-
-// evict drops expired rounds. a.mu is held.
-func (a *approvals) evict(now time.Time) {
-	for len(a.rounds) > 0 && now.After(a.rounds[0].expires) {
-		a.total -= a.rounds[0].size
-		a.rounds = a.rounds[1:]
-	}
-}
-
-// take removes and returns owner's newest round paused after conversation
-// conv whose code is code ("" matches any); nil when there is none.
-func (a *approvals) take(owner string, conv [sha256.Size]byte, code string) *pausedRound {
-	if a.store != nil {
-		return a.takeShared(owner, conv, code)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.evict(a.now())
-	for i := len(a.rounds) - 1; i >= 0; i-- {
-		p := a.rounds[i]
-		if p.owner != owner || p.conv != conv || (code != "" && !strings.EqualFold(code, p.code)) {
-			continue
-		}
-		a.rounds = append(a.rounds[:i], a.rounds[i+1:]...)
-		a.total -= p.size
-		return p
-	}
-	return nil
+	return &approvals{ttl: ttl, maxEntry: maxEntry, store: store, log: log}
 }
 
 // sharedRound is a pausedRound as the store keeps it.
@@ -155,9 +94,18 @@ func approvalKey(owner string, conv [sha256.Size]byte) string {
 	return "approval\x00" + owner + "\x00" + hex.EncodeToString(conv[:])
 }
 
-// putShared keeps p in the store. A round the store cannot take is lost
-// for its reply, logged; the answer still asks.
-func (a *approvals) putShared(p *pausedRound) bool {
+// put keeps p in place of the round its caller paused after the same
+// conversation, if any. It reports false when p is larger than an entry
+// may be, and is not kept; true even when the store fails (that is
+// logged: the answer still asks, and its reply approves nothing).
+func (a *approvals) put(p *pausedRound) bool {
+	size := int64(len(p.assistant))
+	for _, m := range p.extra {
+		size += int64(len(m))
+	}
+	if size > a.maxEntry {
+		return false
+	}
 	b, err := json.Marshal(sharedRound{Code: p.code, Base: p.base, Extra: p.extra, Assistant: p.assistant,
 		Calls: p.calls, Theirs: p.theirs, Needs: p.needs})
 	if err == nil {
@@ -169,9 +117,10 @@ func (a *approvals) putShared(p *pausedRound) bool {
 	return true
 }
 
-// takeShared is take with the store. A reply with another round's code
-// takes nothing: the round is put back.
-func (a *approvals) takeShared(owner string, conv [sha256.Size]byte, code string) *pausedRound {
+// take removes and returns owner's round paused after conversation conv
+// when its code is code ("" matches any); nil when there is none. A reply
+// with another round's code takes nothing: the round is put back.
+func (a *approvals) take(owner string, conv [sha256.Size]byte, code string) *pausedRound {
 	key := approvalKey(owner, conv)
 	b, err := a.store.Take(context.Background(), key)
 	if err != nil {

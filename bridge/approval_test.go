@@ -199,35 +199,62 @@ func TestApprovalReply(t *testing.T) {
 	}
 }
 
+// TestApprovalsExpireAndAreBounded checks a caller holds one round per
+// conversation, the newest; that a reply with another round's code takes
+// nothing and leaves the round; the bounds of one round, of how many and
+// of their bytes together; and expiry.
 func TestApprovalsExpireAndAreBounded(t *testing.T) {
 	now := time.Unix(1000, 0)
-	a := newApprovals(time.Minute, 2, 100, 150)
-	a.now = func() time.Time { return now }
-	conv := conversationHash(nil)
-	round := func(code string, size int) *pausedRound {
-		return &pausedRound{code: code, owner: "o", conv: conv, assistant: json.RawMessage(strings.Repeat("x", size))}
+	m := newMemTurns(3, 1000)
+	m.now = func() time.Time { return now }
+	a := newApprovals(m, time.Minute, 400, nil)
+	conv := func(i int) [32]byte {
+		return conversationHash([]json.RawMessage{json.RawMessage(fmt.Sprintf(`{"role":"user","content":"%d"}`, i))})
 	}
-	if a.put(round("BIG", 101)) {
+	round := func(code string, c, size int) *pausedRound {
+		return &pausedRound{code: code, owner: "o", conv: conv(c), assistant: json.RawMessage(`"` + strings.Repeat("x", size-2) + `"`)}
+	}
+	taken := func(c int, code string) bool { return a.take("o", conv(c), code) != nil }
+	if a.put(round("BIG", 1, 401)) {
 		t.Errorf("a round over the entry bound was kept")
 	}
-	a.put(round("A", 10))
-	a.put(round("B", 10))
-	a.put(round("C", 10)) // A goes: at most 2
-	if a.take("o", conv, "A") != nil || a.take("o", conv, "B") == nil {
+
+	a.put(round("A", 1, 10))
+	a.put(round("B", 1, 10)) // the same conversation: B replaces A
+	if taken(1, "A") {
+		t.Errorf("a replaced round was taken")
+	}
+	if a.take("p", conv(1), "B") != nil || a.take("o", conv(2), "B") != nil {
+		t.Errorf("a round was taken by another caller or conversation")
+	}
+	if !taken(1, "b") || taken(1, "") {
+		t.Errorf("the newest round was not taken once")
+	}
+
+	for i, code := range []string{"C", "D", "E", "F"} {
+		a.put(round(code, 2+i, 10)) // C goes: at most 3
+	}
+	if taken(2, "") || !taken(3, "D") || !taken(4, "E") || !taken(5, "F") {
 		t.Errorf("bound by count: wrong rounds kept")
 	}
-	a.put(round("D", 90))
-	a.put(round("E", 90)) // over 150 bytes in all: C and D go
-	if a.take("o", conv, "C") != nil || a.take("o", conv, "D") != nil || a.take("o", conv, "E") == nil {
+
+	for i, code := range []string{"G", "H", "I"} {
+		a.put(round(code, 6+i, 400)) // G goes: three are over 1000 bytes
+	}
+	if n, total := m.len(); n != 2 || total > 1000 {
+		t.Errorf("bound by bytes: %d rounds of %d bytes held", n, total)
+	}
+	if taken(6, "") || !taken(7, "H") {
 		t.Errorf("bound by bytes: wrong rounds kept")
 	}
-	a.put(round("F", 10))
+
+	a.put(round("J", 9, 10))
 	now = now.Add(2 * time.Minute)
-	if a.take("o", conv, "") != nil {
+	if taken(9, "") || taken(8, "") {
 		t.Errorf("an expired round was taken")
 	}
-	if len(a.rounds) != 0 || a.total != 0 {
-		t.Errorf("held after expiry: %d rounds, %d bytes", len(a.rounds), a.total)
+	if n, total := m.len(); n != 0 || total != 0 {
+		t.Errorf("held after expiry: %d rounds, %d bytes", n, total)
 	}
 }
 

@@ -84,10 +84,14 @@ func TestMixedTurnBoundToCaller(t *testing.T) {
 // entry and of all of them.
 func TestPendingTurnBounds(t *testing.T) {
 	now := time.Unix(1000, 0)
-	p := newPendingTurns(time.Minute, 3, 100, 250)
-	p.now = func() time.Time { return now }
 	conv := conversationHash(nil) // the follow-ups below have no history
 	msg := func(n int) json.RawMessage { return json.RawMessage(`"` + strings.Repeat("x", n-2) + `"`) }
+	stored := func(n int) int64 { // the bytes the store holds for a turn of n
+		b, _ := json.Marshal(sharedTurn{Conv: conv[:], Assistant: msg(n)})
+		return int64(len(b))
+	}
+	p := newPendingTurns(newMemTurns(3, 2*stored(100)+stored(100)/2), time.Minute, 100, nil)
+	p.mem.now = func() time.Time { return now }
 	put := func(id string, size int) bool {
 		return p.put("o", conv, []llm.ToolCall{{ID: id}}, msg(size), nil)
 	}
@@ -104,18 +108,18 @@ func TestPendingTurnBounds(t *testing.T) {
 	if !put("a", 100) || !put("b", 100) {
 		t.Fatal("entries within bounds refused")
 	}
-	if !put("c", 100) { // 300 bytes > 250: a goes
+	if !put("c", 100) { // three do not fit: a goes
 		t.Fatal("entry refused")
 	}
-	if n, total := p.len(); n != 2 || total != 200 || restored("a") || !restored("b") || !restored("c") {
+	if n, total := p.mem.len(); n != 2 || total != 2*stored(100) || restored("a") || !restored("b") || !restored("c") {
 		t.Errorf("after the bytes bound: %d turns, %d bytes; a %v b %v c %v", n, total, restored("a"), restored("b"), restored("c"))
 	}
-	p2 := newPendingTurns(time.Minute, 2, 100, 1000)
-	p2.now = func() time.Time { return now }
+	p2 := newPendingTurns(newMemTurns(2, 1000), time.Minute, 100, nil)
+	p2.mem.now = func() time.Time { return now }
 	for _, id := range []string{"x", "y", "z"} {
 		p2.put("o", conv, []llm.ToolCall{{ID: id}}, msg(10), nil)
 	}
-	if n, _ := p2.len(); n != 2 {
+	if n, _ := p2.mem.len(); n != 2 {
 		t.Errorf("count bound: %d turns", n)
 	}
 	now = now.Add(2 * time.Minute)
@@ -123,7 +127,7 @@ func TestPendingTurnBounds(t *testing.T) {
 		t.Error("an expired turn was restored")
 	}
 	put("d", 10) // a put evicts what expired
-	if n, total := p.len(); n != 1 || total != 10 {
+	if n, total := p.mem.len(); n != 1 || total != stored(10) {
 		t.Errorf("after expiry: %d turns, %d bytes", n, total)
 	}
 }

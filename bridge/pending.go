@@ -7,28 +7,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/llm"
 )
-
-// TurnStore keeps the bridge's halves of mixed turns, and the rounds
-// paused for approval, where every replica of the bridge finds them
-// (Redis: store.Turns). A turn is an opaque
-// encoded value stored under several keys (each binds the caller to one
-// of the client's call ids) until its time to live ends. Implementations
-// are safe for concurrent use and bound each call with a short timeout.
-type TurnStore interface {
-	// Put stores turn under every key for ttl, replacing what they held.
-	Put(ctx context.Context, keys []string, turn []byte, ttl time.Duration) error
-	// Get returns the turn stored under key, or nil and no error when
-	// there is none (never stored, or expired).
-	Get(ctx context.Context, key string) ([]byte, error)
-	// Take is Get that also removes what key held, at once, so that of two
-	// replicas taking the same key only one gets it.
-	Take(ctx context.Context, key string) ([]byte, error)
-}
 
 // pendingTurns remembers the bridge's half of mixed turns: when a round
 // called both client tools and bridge tools, the client receives only its own
@@ -42,106 +24,69 @@ type TurnStore interface {
 // request of the same caller whose messages before the assistant message
 // hash the same. Another client that sends the same call id gets nothing.
 //
-// Entries expire after ttl; each is at most maxEntry bytes. In process
-// (store nil), at most max are kept, all together at most maxTotal bytes
-// (the oldest go first). With a store, turns live there, shared by the
-// replicas, with the same binding and time to live; a turn the store
-// cannot take or give is lost for its follow-up, logged. It is safe for
-// concurrent use.
+// Turns live in a TurnStore: memTurns in process, bounded, or one shared
+// by the replicas (Redis), with the same binding and time to live. Each
+// expires after ttl and is at most maxEntry bytes before encoding; a
+// larger one is not kept. A turn the store cannot take or give is lost
+// for its follow-up, logged. It is safe for concurrent use.
 type pendingTurns struct {
 	ttl      time.Duration
-	max      int
 	maxEntry int64
-	maxTotal int64
-	now      func() time.Time
-	store    TurnStore    // nil: the maps below
+	store    TurnStore
+	mem      *memTurns    // store, when it is in process; nil otherwise
 	log      *slog.Logger // for the store's failures
-
-	mu    sync.Mutex
-	byKey map[string]*pendingTurn // owner + "\x00" + call id
-	order []*pendingTurn          // insertion order, for eviction
-	total int64                   // bytes held
 }
 
+// pendingTurn is a turn as splice restores it.
 type pendingTurn struct {
-	keys      []string // the keys it is stored under
-	conv      [sha256.Size]byte
 	assistant json.RawMessage
 	tools     []json.RawMessage
-	size      int64
-	expires   time.Time
 }
 
-func newPendingTurns(ttl time.Duration, max int, maxEntry, maxTotal int64) *pendingTurns {
-	return &pendingTurns{ttl: ttl, max: max, maxEntry: maxEntry, maxTotal: maxTotal, now: time.Now, byKey: map[string]*pendingTurn{}}
+// newPendingTurns keeps turns in store for ttl, each at most maxEntry
+// bytes, and logs the store's failures to log (nil discards them).
+func newPendingTurns(store TurnStore, ttl time.Duration, maxEntry int64, log *slog.Logger) *pendingTurns {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &pendingTurns{ttl: ttl, maxEntry: maxEntry, store: store, log: log}
+	p.mem, _ = store.(*memTurns)
+	return p
 }
 
 func pendingKey(owner, callID string) string { return owner + "\x00" + callID }
 
+// sharedTurn is a turn as the store keeps it.
+type sharedTurn struct {
+	Conv      []byte            `json:"conv"`
+	Assistant json.RawMessage   `json:"assistant"`
+	Tools     []json.RawMessage `json:"tools,omitempty"`
+}
+
 // put stores a turn of owner, whose conversation before the turn hashes to
 // conv, under the ids of the client's calls. It reports false when the
-// turn is larger than one entry may be, and is not kept.
+// turn is larger than one entry may be, and is not kept; true even when
+// the store fails (that is logged).
 func (p *pendingTurns) put(owner string, conv [sha256.Size]byte, clientCalls []llm.ToolCall, assistant json.RawMessage, tools []json.RawMessage) bool {
-	t := &pendingTurn{conv: conv, assistant: assistant, tools: tools, size: int64(len(assistant))}
+	size := int64(len(assistant))
 	for _, m := range tools {
-		t.size += int64(len(m))
+		size += int64(len(m))
 	}
-	if t.size > p.maxEntry {
+	if size > p.maxEntry {
 		return false
 	}
+	keys := make([]string, 0, len(clientCalls))
 	for _, c := range clientCalls {
-		t.keys = append(t.keys, pendingKey(owner, c.ID))
+		keys = append(keys, pendingKey(owner, c.ID))
 	}
-	if p.store != nil {
-		return p.putShared(t)
+	b, err := json.Marshal(sharedTurn{Conv: conv[:], Assistant: assistant, Tools: tools})
+	if err == nil {
+		err = p.store.Put(context.Background(), keys, b, p.ttl)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.now()
-	t.expires = now.Add(p.ttl)
-	p.evict(now)
-	for len(p.order) > 0 && (len(p.order) >= p.max || p.total+t.size > p.maxTotal) {
-		p.remove(p.order[0])
+	if err != nil {
+		p.log.Warn("the bridge's half of a mixed tool turn could not be stored; the follow-up will lack its tool results", "err", err)
 	}
-	for _, k := range t.keys {
-		if old, ok := p.byKey[k]; ok {
-			p.remove(old)
-		}
-		p.byKey[k] = t
-	}
-	p.order = append(p.order, t)
-	p.total += t.size
 	return true
-}
-
-// evict drops expired turns. p.mu is held.
-func (p *pendingTurns) evict(now time.Time) {
-	for len(p.order) > 0 && now.After(p.order[0].expires) {
-		p.remove(p.order[0])
-	}
-}
-
-// remove deletes t. p.mu is held.
-func (p *pendingTurns) remove(t *pendingTurn) {
-	for _, k := range t.keys {
-		if p.byKey[k] == t {
-			delete(p.byKey, k)
-		}
-	}
-	for i, o := range p.order {
-		if o == t {
-			p.order = append(p.order[:i], p.order[i+1:]...)
-			p.total -= t.size
-			break
-		}
-	}
-}
-
-// len returns the number of turns held and their bytes.
-func (p *pendingTurns) len() (int, int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.order), p.total
 }
 
 // splice returns msgs, a request of owner, with every remembered turn of
@@ -150,13 +95,8 @@ func (p *pendingTurns) len() (int, int64) {
 // message, followed by the bridge's tool messages. It returns msgs itself
 // when nothing was restored.
 func (p *pendingTurns) splice(owner string, msgs []json.RawMessage) []json.RawMessage {
-	if p.store == nil {
-		p.mu.Lock()
-		empty := len(p.byKey) == 0
-		p.mu.Unlock()
-		if empty {
-			return msgs
-		}
+	if p.mem != nil && p.mem.empty() {
+		return msgs // nothing to find: the messages need not be read
 	}
 	var out []json.RawMessage
 	for i, m := range msgs {
@@ -180,9 +120,11 @@ func (p *pendingTurns) splice(owner string, msgs []json.RawMessage) []json.RawMe
 }
 
 // match returns owner's remembered turn of an assistant message that
-// follows the messages before, if any. The turn stays remembered until it
-// expires: clients send the whole history again with every later request,
-// and each must see the same conversation.
+// follows the messages before, if any. The client's calls of one
+// assistant message were stored together, so its first call id finds
+// the turn. The turn stays remembered until it expires: clients send the
+// whole history again with every later request, and each must see the
+// same conversation.
 func (p *pendingTurns) match(owner string, m json.RawMessage, before []json.RawMessage) *pendingTurn {
 	var msg struct {
 		Role      string `json:"role"`
@@ -193,49 +135,7 @@ func (p *pendingTurns) match(owner string, m json.RawMessage, before []json.RawM
 	if json.Unmarshal(m, &msg) != nil || msg.Role != "assistant" || len(msg.ToolCalls) == 0 {
 		return nil
 	}
-	if p.store != nil {
-		return p.matchShared(owner, msg.ToolCalls[0].ID, before)
-	}
-	p.mu.Lock()
-	var t *pendingTurn
-	for _, c := range msg.ToolCalls {
-		if found, ok := p.byKey[pendingKey(owner, c.ID)]; ok && !p.now().After(found.expires) {
-			t = found
-			break
-		}
-	}
-	p.mu.Unlock()
-	if t == nil || conversationHash(before) != t.conv {
-		return nil
-	}
-	return t
-}
-
-// sharedTurn is a turn as the store keeps it.
-type sharedTurn struct {
-	Conv      []byte            `json:"conv"`
-	Assistant json.RawMessage   `json:"assistant"`
-	Tools     []json.RawMessage `json:"tools,omitempty"`
-}
-
-// putShared stores t in the store. It reports true even when the store
-// fails (that is logged): the turn was small enough to keep.
-func (p *pendingTurns) putShared(t *pendingTurn) bool {
-	b, err := json.Marshal(sharedTurn{Conv: t.conv[:], Assistant: t.assistant, Tools: t.tools})
-	if err == nil {
-		err = p.store.Put(context.Background(), t.keys, b, p.ttl)
-	}
-	if err != nil {
-		p.log.Warn("the bridge's half of a mixed tool turn could not be stored; the follow-up will lack its tool results", "err", err)
-	}
-	return true
-}
-
-// matchShared is match with the store. The client's calls of one
-// assistant message were stored together, so its first call id finds
-// the turn.
-func (p *pendingTurns) matchShared(owner, callID string, before []json.RawMessage) *pendingTurn {
-	b, err := p.store.Get(context.Background(), pendingKey(owner, callID))
+	b, err := p.store.Get(context.Background(), pendingKey(owner, msg.ToolCalls[0].ID))
 	if err != nil {
 		p.log.Warn("a mixed tool turn could not be read from the shared state; the request goes on without it", "err", err)
 		return nil
@@ -244,12 +144,10 @@ func (p *pendingTurns) matchShared(owner, callID string, before []json.RawMessag
 	if b == nil || json.Unmarshal(b, &st) != nil || len(st.Conv) != sha256.Size {
 		return nil
 	}
-	t := &pendingTurn{assistant: st.Assistant, tools: st.Tools}
-	copy(t.conv[:], st.Conv)
-	if conversationHash(before) != t.conv {
+	if conv := conversationHash(before); !bytes.Equal(conv[:], st.Conv) {
 		return nil
 	}
-	return t
+	return &pendingTurn{assistant: st.Assistant, tools: st.Tools}
 }
 
 // conversationHash identifies a conversation by the role and content of

@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,11 +34,16 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// useClock makes p read c. p.now is read under p.mu.
-func useClock(p *pendingTurns, c *fakeClock) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.now = c.now
+// useClock makes m read c. m.now is read under m.mu.
+func useClock(m *memTurns, c *fakeClock) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = c.now
+}
+
+// memPending is pendingTurns in process with the given bounds.
+func memPending(ttl time.Duration, max int, maxEntry, maxTotal int64) *pendingTurns {
+	return newPendingTurns(newMemTurns(max, maxTotal), ttl, maxEntry, nil)
 }
 
 // assistantWith is a client's assistant message calling the given ids.
@@ -71,8 +78,8 @@ func spliced(p *pendingTurns, id string) bool {
 // the next put.
 func TestPendingTurnExpiry(t *testing.T) {
 	clock := newFakeClock()
-	p := newPendingTurns(time.Minute, 10, 1<<20, 64<<20)
-	useClock(p, clock)
+	p := memPending(time.Minute, 10, 1<<20, 64<<20)
+	useClock(p.mem, clock)
 	putTurn(p, []llm.ToolCall{{ID: "u1"}, {ID: "u2"}}, json.RawMessage(`{"role":"assistant","full":true}`),
 		[]json.RawMessage{json.RawMessage(`{"role":"tool","tool_call_id":"b1"}`)})
 
@@ -86,18 +93,15 @@ func TestPendingTurnExpiry(t *testing.T) {
 	}
 
 	putTurn(p, []llm.ToolCall{{ID: "u3"}}, json.RawMessage(`{"role":"assistant"}`), nil)
-	p.mu.Lock()
-	ids, turns := len(p.byKey), len(p.order)
-	p.mu.Unlock()
-	if ids != 1 || turns != 1 {
-		t.Errorf("after a put past the expiry: %d ids, %d turns remembered, want 1 and 1", ids, turns)
+	if turns, _ := p.mem.len(); turns != 1 || !spliced(p, "u3") {
+		t.Errorf("after a put past the expiry: %d turns remembered, want the new one alone", turns)
 	}
 }
 
 // TestPendingTurnEviction checks that at most max turns are kept, the
 // oldest going first with every id it was stored under.
 func TestPendingTurnEviction(t *testing.T) {
-	p := newPendingTurns(time.Hour, 2, 1<<20, 64<<20)
+	p := memPending(time.Hour, 2, 1<<20, 64<<20)
 	putTurn(p, []llm.ToolCall{{ID: "a1"}, {ID: "a2"}}, json.RawMessage(`{"role":"assistant","turn":"a"}`), nil)
 	putTurn(p, []llm.ToolCall{{ID: "b1"}}, json.RawMessage(`{"role":"assistant","turn":"b"}`), nil)
 	if !spliced(p, "a1") || !spliced(p, "a2") || !spliced(p, "b1") {
@@ -110,11 +114,8 @@ func TestPendingTurnEviction(t *testing.T) {
 	if !spliced(p, "b1") || !spliced(p, "c1") {
 		t.Error("a newer turn was evicted")
 	}
-	p.mu.Lock()
-	ids, turns := len(p.byKey), len(p.order)
-	p.mu.Unlock()
-	if ids != 2 || turns != 2 {
-		t.Errorf("%d ids, %d turns remembered, want 2 and 2", ids, turns)
+	if turns, _ := p.mem.len(); turns != 2 {
+		t.Errorf("%d turns remembered, want 2", turns)
 	}
 }
 
@@ -123,7 +124,7 @@ func TestPendingTurnEviction(t *testing.T) {
 // messages, and that a conversation with nothing to restore is returned
 // as it is.
 func TestPendingSpliceRestoresInPlace(t *testing.T) {
-	p := newPendingTurns(time.Hour, 10, 1<<20, 64<<20)
+	p := memPending(time.Hour, 10, 1<<20, 64<<20)
 	plain := []json.RawMessage{json.RawMessage(`{"role":"user","content":"x"}`)}
 	if got := p.splice(testOwner, plain); !sameSlice(got, plain) {
 		t.Errorf("empty memory changed the conversation: %s", got)
@@ -172,7 +173,7 @@ func TestMixedTurnExpiresThroughTheBridge(t *testing.T) {
 		llmtest.ToolCallStream(llmtest.Call{ID: "b1", Name: "calc__add", Arguments: `{}`}, llmtest.Call{ID: "u1", Name: "ask_user", Arguments: `{}`}),
 		llmtest.TextStream("late"))
 	clock := newFakeClock()
-	useClock(h.b.pending, clock)
+	useClock(h.b.pending.mem, clock)
 	a := h.stream(`{"model":"m","stream":true,"tools":[` + clientTool + `],"messages":[{"role":"user","content":"x"}]}`)
 	if a.finish != "tool_calls" {
 		t.Fatalf("finish %q", a.finish)
@@ -187,5 +188,32 @@ func TestMixedTurnExpiresThroughTheBridge(t *testing.T) {
 	msgs := h.up.Requests()[1].Messages()
 	if len(msgs) != 3 || len(msgs[1]["tool_calls"].([]any)) != 1 {
 		t.Errorf("expired turn was restored: %v", msgs)
+	}
+}
+
+// countingTurns is a TurnStore that counts the Gets it passes on.
+type countingTurns struct {
+	TurnStore
+	gets atomic.Int64
+}
+
+func (c *countingTurns) Get(ctx context.Context, key string) ([]byte, error) {
+	c.gets.Add(1)
+	return c.TurnStore.Get(ctx, key)
+}
+
+// TestPendingSpliceSkipsWhenNothingIsHeld checks a request reads nothing
+// from the store while the process holds no turn, and does once it holds
+// one.
+func TestPendingSpliceSkipsWhenNothingIsHeld(t *testing.T) {
+	p := memPending(time.Hour, 10, 1<<20, 64<<20)
+	counting := &countingTurns{TurnStore: p.store}
+	p.store = counting
+	if spliced(p, "u1") || counting.gets.Load() != 0 {
+		t.Errorf("with nothing held the store was read %d times", counting.gets.Load())
+	}
+	putTurn(p, []llm.ToolCall{{ID: "u1"}}, json.RawMessage(`{"role":"assistant"}`), nil)
+	if !spliced(p, "u1") || counting.gets.Load() == 0 {
+		t.Errorf("the held turn was not looked up (%d reads)", counting.gets.Load())
 	}
 }

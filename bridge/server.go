@@ -227,14 +227,16 @@ func New(opts Options) (*Server, error) {
 		config:     new(atomic.Pointer[ConfigStatus]),
 		log:        log,
 		tools:      &toolCache{src: opts.Tools, warnBytes: opts.WarnToolsBytes, log: log},
-		pending:    newPendingTurns(opts.PendingTTL, 10000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes),
 		origin:     newOriginPolicy(opts.AllowedOrigins, opts.AllowedHosts, opts.Loopback),
 		events:     newEvents(log, opts.Feed),
 		modelsWarn: &rate.Sometimes{Interval: time.Minute},
 	}
-	s.pending.store, s.pending.log = opts.Turns, log
-	s.approvals = newApprovals(opts.PendingTTL, 1000, min(opts.MaxPendingBytes, 1<<20), opts.MaxPendingBytes)
-	s.approvals.store, s.approvals.log = opts.Turns, log
+	turns, rounds := opts.Turns, opts.Turns
+	if turns == nil {
+		turns, rounds = newMemTurns(10000, opts.MaxPendingBytes), newMemTurns(1000, opts.MaxPendingBytes)
+	}
+	s.pending = newPendingTurns(turns, opts.PendingTTL, min(opts.MaxPendingBytes, 1<<20), log)
+	s.approvals = newApprovals(rounds, opts.PendingTTL, min(opts.MaxPendingBytes, 1<<20), log)
 	s.latency = console.NewLatency(0)
 	s.obs = observe.Multi(s.events, opts.Observer, s.latency)
 	if opts.Observer != nil {
