@@ -113,9 +113,10 @@ type Options struct {
 	Limits *auth.Limits
 	// Secrets are removed from every error message sent to clients.
 	Secrets []string
-	// Turns keeps the bridge's halves of mixed tool turns where the other
-	// replicas find them (Redis). nil keeps them in process, bounded by
-	// MaxPendingBytes.
+	// Turns keeps the bridge's halves of mixed tool turns, and the rounds
+	// paused for approval, where the other replicas find them (Redis). nil
+	// keeps them in process (at most 10000 turns and 1000 rounds, each
+	// group within MaxPendingBytes).
 	Turns TurnStore
 	// Feed carries the activity feed between replicas (Redis pub/sub).
 	// nil means each replica's feed shows its own activity.
