@@ -21,5 +21,5 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath \
   -ldflags "-s -w -X main.buildVersion=$version" -o "$work/mcp-bridge" ./cmd/mcp-bridge
-(cd packaging/image && go run . -bin "$work/mcp-bridge" -ca "$ca" -version "$version" -arch "$arch" -o "$out")
+(cd packaging/image && env -u GOARCH -u GOOS go run . -bin "$work/mcp-bridge" -ca "$ca" -version "$version" -arch "$arch" -o "$out")
 echo "$out: mcp-bridge:$version (linux/$arch)"
