@@ -130,7 +130,7 @@ func TestConfigErrors(t *testing.T) {
 		key    string
 		msg    string
 	}{
-		{"unknown policy", func(c *Config) { c.Keys[0].Policy = "writers" }, "auth.keys[0].policy", `unknown policy "writers"`},
+		{"unknown policy", func(c *Config) { c.Keys[0].Policy = "writers" }, "auth.keys[0].policy", `unknown policy "writers" (policies: readers)`},
 		{"two keys with one name", func(c *Config) { c.Keys[1].Name = "alice" }, "auth.keys[1].name", `"alice" is already used by auth.keys[0]`},
 		{"two keys with one value", func(c *Config) { c.Keys[1].Key = aliceKey }, "auth.keys[1].key", "the same key as auth.keys[0]"},
 		{"a key and its hash", func(c *Config) { c.Keys[1].Key = HashKey(aliceKey) }, "auth.keys[1].key", "the same key as auth.keys[0]"},

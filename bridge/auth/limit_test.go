@@ -279,7 +279,7 @@ func TestRateChangeKeepsUse(t *testing.T) {
 }
 
 func TestRateHeadersFormat(t *testing.T) {
-	for d, want := range map[time.Duration]string{0: "0s", 20 * time.Millisecond: "20ms", 1500 * time.Millisecond: "2s", 6 * time.Minute: "6m0s"} {
+	for d, want := range map[time.Duration]string{0: "0s", 20 * time.Millisecond: "20ms", time.Second: "1s", 1500 * time.Millisecond: "2s", 6 * time.Minute: "6m0s"} {
 		if got := formatReset(d); got != want {
 			t.Errorf("formatReset(%s) = %s, want %s", d, got, want)
 		}

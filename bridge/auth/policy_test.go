@@ -211,6 +211,8 @@ func TestViewKey(t *testing.T) {
 	readers := mustPolicy(t, "readers", PolicyConfig{Tools: []string{"fs__read_*"}})
 	readers2 := mustPolicy(t, "readers-too", PolicyConfig{Tools: []string{"fs__read_*"}, Models: []string{"x"}})
 	writers := mustPolicy(t, "writers", PolicyConfig{Tools: []string{"fs__*"}})
+	noDelete := mustPolicy(t, "nodelete", PolicyConfig{Deny: []string{"*__delete*"}})
+	fsNoDelete := mustPolicy(t, "fs-nodelete", PolicyConfig{Servers: []string{"fs"}, Deny: []string{"*__delete*"}})
 	onlyModels := mustPolicy(t, "models", PolicyConfig{Models: []string{"llama*"}})
 	full := &Principal{Name: "root"}
 	narrow := func(p *Principal, h http.Header) *Principal {
@@ -229,6 +231,8 @@ func TestViewKey(t *testing.T) {
 	keys := map[string]string{
 		"readers":        (&Principal{Policy: readers}).ViewKey(),
 		"writers":        (&Principal{Policy: writers}).ViewKey(),
+		"nodelete":       (&Principal{Policy: noDelete}).ViewKey(),
+		"fs nodelete":    (&Principal{Policy: fsNoDelete}).ViewKey(),
 		"full fs,docs":   narrow(full, hdr(HeaderServers, "fs,docs")).ViewKey(),
 		"full none":      narrow(full, hdr(HeaderTools, "none")).ViewKey(),
 		"readers none":   narrow(&Principal{Policy: readers}, hdr(HeaderTools, "none")).ViewKey(),
