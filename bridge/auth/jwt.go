@@ -291,8 +291,10 @@ func claimStrings(claims map[string]any, name string) []string {
 	}
 	switch v := v.(type) {
 	case string:
+		// The value as sent, then its words when they differ from it:
+		// a space-separated list, or one word with spaces around it.
 		out := []string{v}
-		if f := strings.Fields(v); len(f) > 1 {
+		if f := strings.Fields(v); len(f) != 1 || f[0] != v {
 			out = append(out, f...)
 		}
 		return out

@@ -148,6 +148,8 @@ func TestJWT(t *testing.T) {
 		{"EdDSA", d.sign(t, jwt.SigningMethodEdDSA, "ed-1", d.ed, claims(nil)), "carol", "readers", 0, ""},
 		{"no kid tries every key", d.sign(t, jwt.SigningMethodES256, "", d.ec, claims(nil)), "carol", "readers", 0, ""},
 		{"policy from a string claim", d.sign(t, jwt.SigningMethodRS256, "rsa-1", d.rsa, claims(func(c jwt.MapClaims) { c["groups"] = "guests" })), "carol", "guests", 0, ""},
+		{"policy from a padded string claim", d.sign(t, jwt.SigningMethodRS256, "rsa-1", d.rsa, claims(func(c jwt.MapClaims) { c["groups"] = " guests " })), "carol", "guests", 0, ""},
+		{"policy from a space-separated claim", d.sign(t, jwt.SigningMethodRS256, "rsa-1", d.rsa, claims(func(c jwt.MapClaims) { c["groups"] = "x guests" })), "carol", "guests", 0, ""},
 		{"first group naming a policy", d.sign(t, jwt.SigningMethodRS256, "rsa-1", d.rsa, claims(func(c jwt.MapClaims) { c["groups"] = []string{"x", "guests", "readers"} })), "carol", "guests", 0, ""},
 		{"exp within the leeway", d.sign(t, jwt.SigningMethodRS256, "rsa-1", d.rsa, claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-10 * time.Second).Unix() })), "carol", "readers", 0, ""},
 		{"expired", d.sign(t, jwt.SigningMethodRS256, "rsa-1", d.rsa, claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })), "", "", 401, "expired"},
