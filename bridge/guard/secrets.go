@@ -224,7 +224,14 @@ func asciiLower(s string) string {
 // at offset, and appends what it finds to out.
 func (s *secretRules) matchRule(r *secretRule, text string, offset int, out []span) []span {
 	for _, m := range r.re.FindAllStringSubmatchIndex(text, -1) {
-		start, end := m[0], m[1]
+		// A rule may end its match with the newline after the secret;
+		// as in gitleaks, the match stops before it, so that the line an
+		// allowlist looks at is the secret's own, not the next one too.
+		mEnd := m[1]
+		for mEnd > m[0] && text[mEnd-1] == '\n' {
+			mEnd--
+		}
+		start, end := m[0], mEnd
 		match := text[start:end]
 		switch {
 		case r.group > 0 && 2*r.group+1 < len(m) && m[2*r.group] >= 0:
@@ -244,7 +251,7 @@ func (s *secretRules) matchRule(r *secretRule, text string, offset int, out []sp
 		if r.entropy != 0 && shannonEntropy(secret) <= r.entropy {
 			continue
 		}
-		line := lineAround(text, m[0], m[1])
+		line := lineAround(text, m[0], mEnd)
 		if allowedBy(s.global, secret, match, line) || allowedBy(r.allow, secret, match, line) {
 			continue
 		}
