@@ -178,9 +178,29 @@ func windows(text, lowerText string, keywords []string) [][2]int {
 	}
 	slices.Sort(hits)
 	var out [][2]int
+	lineEnd := 0 // the end of the line of the last hit looked at
 	for _, h := range hits {
+		if h < lineEnd {
+			continue // on the line of the hit before: the same window
+		}
+		lineEnd = len(text)
+		if i := strings.IndexByte(text[h:], '\n'); i >= 0 {
+			lineEnd = h + i + 1
+		}
+		end := lineEnd
+		for range windowLines {
+			i := strings.IndexByte(text[end:], '\n')
+			if i < 0 {
+				end = len(text)
+				break
+			}
+			end += i + 1
+		}
 		if len(out) > 0 && h < out[len(out)-1][1] {
-			continue // inside the last window
+			// Inside the last window, which must now reach windowLines
+			// lines past this line too.
+			out[len(out)-1][1] = max(out[len(out)-1][1], end)
+			continue
 		}
 		start := h
 		for range windowLines + 1 {
@@ -190,15 +210,6 @@ func windows(text, lowerText string, keywords []string) [][2]int {
 			}
 		}
 		start++ // after the newline, or 0
-		end := h
-		for range windowLines + 1 {
-			i := strings.IndexByte(text[end:], '\n')
-			if i < 0 {
-				end = len(text)
-				break
-			}
-			end += i + 1
-		}
 		if len(out) > 0 && start <= out[len(out)-1][1] {
 			out[len(out)-1][1] = max(out[len(out)-1][1], end)
 			continue

@@ -23,6 +23,7 @@ func TestSecretAllowlistLooksAtTheSecretsOwnLine(t *testing.T) {
 		{"api_key = Zq8vT3kP9mW2xR7nLw4q\nnext line", "api_key = [REDACTED:generic-api-key]\nnext line"},
 		// On its own line the allowlist drops it, as gitleaks does.
 		{"api_key = Zq8vT3kP9mW2xR7nLw4q RUN --mount=type=secret,id=a cat /run/x", "api_key = Zq8vT3kP9mW2xR7nLw4q RUN --mount=type=secret,id=a cat /run/x"},
+		{"api_key = Zq8vT3kP9mW2xR7nLw4q RUN --mount=type=secret,id=a cat /run/x\nnext line", "api_key = Zq8vT3kP9mW2xR7nLw4q RUN --mount=type=secret,id=a cat /run/x\nnext line"},
 	} {
 		if got, _ := g.inspectText(tc.in); got != tc.want {
 			t.Errorf("inspectText(%q) = %q, want %q", tc.in, got, tc.want)
@@ -31,9 +32,11 @@ func TestSecretAllowlistLooksAtTheSecretsOwnLine(t *testing.T) {
 }
 
 // TestEverySecretOfARuleIsFound checks two secrets of one rule on one
-// line are both found, and so are those of a long text that lie in
-// separate parts of it: one right after the lines around the rule's
-// first keyword, one far below.
+// line are both found, and so are those of a long text, which a rule
+// looks at only around its keywords: one right after the lines around
+// the first keyword, one far below, one after a keyword near the end of
+// the lines around another, one written over two lines where the lines
+// around two keywords meet.
 func TestEverySecretOfARuleIsFound(t *testing.T) {
 	g, _ := newGuard(t, Options{Secrets: Mask})
 	const pat2 = "ghp_Zq8vT3kP9mW2xR7nLw4qYb6cDf1gHj5kMn0p"
@@ -45,6 +48,20 @@ func TestEverySecretOfARuleIsFound(t *testing.T) {
 	want := "ghp_ tokens are below\none\ntwo\nthree\n[REDACTED:github-pat]\n" + filler + "[REDACTED:github-pat]\n" + filler
 	if got, _ := g.inspectText(text); got != want {
 		t.Errorf("long text: %q", strings.ReplaceAll(got, filler, "..."))
+	}
+	// A keyword near the end of the part of the text around an earlier
+	// one widens that part: the secret after it, on the next line, is in.
+	text = "token list\none\ntwo\npassword =\n  Zq8vT3kP9mW2xR7nLw4q\n" + filler
+	want = "token list\none\ntwo\npassword =\n  [REDACTED:generic-api-key]\n" + filler
+	if got, _ := g.inspectText(text); got != want {
+		t.Errorf("secret after a later keyword: %q", strings.ReplaceAll(got, filler, "..."))
+	}
+	// A secret written over two lines where the part of the text around
+	// one keyword ends and the part around the next begins.
+	text = "token list\none\ntwo\npassword =\n  Zq8vT3kP9mW2xR7nLw4q\nfive\nsix\ntoken end\n" + filler
+	want = "token list\none\ntwo\npassword =\n  [REDACTED:generic-api-key]\nfive\nsix\ntoken end\n" + filler
+	if got, _ := g.inspectText(text); got != want {
+		t.Errorf("secret across touching parts: %q", strings.ReplaceAll(got, filler, "..."))
 	}
 }
 
@@ -108,6 +125,7 @@ func TestSecretRuleSemantics(t *testing.T) {
 	}{
 		{"no keywords", secretRule{id: "r", re: regexp.MustCompile(`tok_[a-p]{16}`)}, "x tok_abcdefghijklmnop y", []string{"r:tok_abcdefghijklmnop"}},
 		{"first group empty", secretRule{id: "r", re: regexp.MustCompile(`key=(x*)([0-9]+)`), keywords: []string{"key="}}, "key=123", []string{"r:123"}},
+		{"no group matched something", secretRule{id: "r", re: regexp.MustCompile(`key=(x*)[0-9]+`), keywords: []string{"key="}}, "key=123", []string{"r:key=123"}},
 		{"entropy at the threshold", secretRule{id: "r", re: regexp.MustCompile(`tok_([a-p]+)`), entropy: 3, keywords: []string{"tok_"}}, "tok_abcdefgh", nil},
 		{"entropy above the threshold", secretRule{id: "r", re: regexp.MustCompile(`tok_([a-p]+)`), entropy: 3, keywords: []string{"tok_"}}, "tok_abcdefghijklmnop", []string{"r:abcdefghijklmnop"}},
 		{"entropy below the threshold", secretRule{id: "r", re: regexp.MustCompile(`tok_([a-p]+)`), entropy: 3, keywords: []string{"tok_"}}, "tok_aaaaaaaa", nil},
