@@ -139,6 +139,9 @@ func TestSecretRuleSemantics(t *testing.T) {
 		{"allowlist of one regex that must hold", secretRule{id: "r", re: regexp.MustCompile(`tok_([a-z]+)`), keywords: []string{"tok_"},
 			allow: []*config.Allowlist{{MatchCondition: config.AllowlistMatchAnd, Regexes: []*regexp.Regexp{regexp.MustCompile(`^example`)}}}},
 			"tok_exampleone", nil},
+		{"allowlist of one stop word that must hold", secretRule{id: "r", re: regexp.MustCompile(`tok_([a-z]+)`), keywords: []string{"tok_"},
+			allow: []*config.Allowlist{{MatchCondition: config.AllowlistMatchAnd, StopWords: []string{"sample"}}}},
+			"tok_onesample", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := found(testRules(tc.rule), tc.text); !slices.Equal(got, tc.want) {
