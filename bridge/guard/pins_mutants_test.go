@@ -81,15 +81,16 @@ func TestApprovingNothingWritesNothing(t *testing.T) {
 
 // TestDiffLinesIsMinimal checks the change shown for approval keeps the
 // lines both definitions share, whichever side starts with a line of its
-// own.
+// own, and shows a removed line before the added one.
 func TestDiffLinesIsMinimal(t *testing.T) {
 	for _, tc := range []struct {
 		a, b []string
 		want string
 	}{
 		{[]string{"a", "b", "c"}, []string{"b", "c", "d"}, "- a\n  b\n  c\n+ d\n"},
-		{[]string{"x", "a"}, []string{"a", "x"}, "+ a\n  x\n- a\n"},
-		{[]string{"{", "old", "}"}, []string{"{", "new", "}"}, "  {\n+ new\n- old\n  }\n"},
+		{[]string{"x", "a"}, []string{"a", "x"}, "- x\n  a\n+ x\n"},
+		{[]string{"b", "c", "d"}, []string{"a", "b", "c"}, "+ a\n  b\n  c\n- d\n"},
+		{[]string{"{", "old", "}"}, []string{"{", "new", "}"}, "  {\n- old\n+ new\n  }\n"},
 	} {
 		if got := diffLines(tc.a, tc.b); got != tc.want {
 			t.Errorf("diffLines(%q, %q) =\n%s\nwant\n%s", tc.a, tc.b, got, tc.want)
