@@ -1,13 +1,16 @@
 package bridge
 
-// Tests of the MCP face's bounds (views, session bindings), of the log
-// level a face client sets, of whose a face call is, and of what passes
-// between a stateless client and a stateless server.
+// Tests of the MCP face: its bounds (views, session bindings), the log
+// level a face client sets, whose a face call is, what passes between a
+// stateless client and a stateless server, and the go-sdk log lines the
+// face lowers.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -275,5 +278,26 @@ func TestFaceStatelessPassesStateAndCapabilities(t *testing.T) {
 	}
 	if got := call("new__resume", `"requestState":"step-1",`); !strings.Contains(got, "state step-1, 0 answers") {
 		t.Errorf("a retry with the server's state only: %s", got)
+	}
+}
+
+// TestSDKLoggerDemotesInfo: go-sdk's info lines (a session opened or
+// closed) are lowered to debug, so an info logger drops them; its
+// warnings and errors pass as they are.
+func TestSDKLoggerDemotesInfo(t *testing.T) {
+	var buf bytes.Buffer
+	log := sdkLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	log.Info("session opened")
+	log.Warn("session failed")
+	log.Error("handler broke")
+	out := buf.String()
+	if strings.Contains(out, "session opened") || !strings.Contains(out, "level=WARN msg=\"session failed\"") || !strings.Contains(out, "level=ERROR msg=\"handler broke\"") {
+		t.Errorf("an info logger wrote:\n%s", out)
+	}
+	buf.Reset()
+	debug := sdkLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	debug.Info("session opened")
+	if !strings.Contains(buf.String(), "level=DEBUG msg=\"session opened\"") {
+		t.Errorf("a debug logger wrote %q for an info line", buf.String())
 	}
 }
