@@ -1,0 +1,54 @@
+package bridge
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// TestAlwaysToolsFollowTheGlobs checks the tools always injected are
+// matched again for other globs, and kept for the same ones.
+func TestAlwaysToolsFollowTheGlobs(t *testing.T) {
+	ts := &toolset{tools: []mcpclient.Tool{{Name: "fs__read"}, {Name: "fs__write"}, {Name: "web__fetch"}}}
+	fs := ts.always([]string{"fs__*"})
+	if !slices.Equal(fs, []string{"fs__read", "fs__write"}) {
+		t.Errorf("fs__*: %v", fs)
+	}
+	if again := ts.always([]string{"fs__*"}); unsafe.SliceData(again) != unsafe.SliceData(fs) {
+		t.Error("the same globs were matched again instead of reusing their list")
+	}
+	if web := ts.always([]string{"web__*"}); !slices.Equal(web, []string{"web__fetch"}) {
+		t.Errorf("web__* after fs__*: %v", web)
+	}
+}
+
+// TestSearchDoc checks a tool is indexed under its server's own name,
+// the prefix it is exposed under when that differs, and its parameters.
+func TestSearchDoc(t *testing.T) {
+	d := searchDoc(mcpclient.Tool{Name: "gh__create_issue", Original: "create_issue", Server: "github",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"title":{"description":"The title"}}}`)})
+	if d.Name != "create_issue" || d.Server != "github gh" || len(d.Params) != 1 || d.Params[0].Name != "title" || d.Params[0].Description != "The title" {
+		t.Errorf("renamed tool: %+v", d)
+	}
+	d = searchDoc(mcpclient.Tool{Name: "github__list", Server: "github", InputSchema: json.RawMessage(`{"type":"object"}`)})
+	if d.Name != "github__list" || d.Server != "github" || len(d.Params) != 0 {
+		t.Errorf("tool without an original name: %+v", d)
+	}
+	if p := schemaParams(json.RawMessage(`not json`)); p != nil {
+		t.Errorf("parameters of a broken schema: %v", p)
+	}
+}
+
+// TestAutoSearchesPastTheThreshold checks exposure auto injects every
+// tool up to search_threshold and searches from one more.
+func TestAutoSearchesPastTheThreshold(t *testing.T) {
+	s := &Server{opts: Options{Exposure: ExposureAuto, SearchThreshold: 3}}
+	for n, want := range map[int]bool{2: false, 3: false, 4: true} {
+		if got := s.searching(&toolset{tools: make([]mcpclient.Tool, n)}, &chatRequest{}, nil); got != want {
+			t.Errorf("%d tools: searching %v, want %v", n, got, want)
+		}
+	}
+}
