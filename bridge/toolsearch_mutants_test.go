@@ -1,11 +1,18 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -50,5 +57,46 @@ func TestAutoSearchesPastTheThreshold(t *testing.T) {
 		if got := s.searching(&toolset{tools: make([]mcpclient.Tool, n)}, &chatRequest{}, nil); got != want {
 			t.Errorf("%d tools: searching %v, want %v", n, got, want)
 		}
+	}
+}
+
+// TestAutoSearchesPastTheProfileLimit checks exposure auto searches once
+// the caller's tools and the client's together pass an upstream
+// profile's MaxTools, and not when they only reach it.
+func TestAutoSearchesPastTheProfileLimit(t *testing.T) {
+	s := &Server{opts: Options{Exposure: ExposureAuto, SearchThreshold: 1000}}
+	ts := &toolset{tools: make([]mcpclient.Tool, 3)}
+	cr := &chatRequest{clientTools: []json.RawMessage{json.RawMessage(`{}`)}}
+	for limit, want := range map[int]bool{5: false, 4: false, 3: true} {
+		cands := []route.Candidate{{Profile: &route.Profile{MaxTools: limit}}}
+		if got := s.searching(ts, cr, cands); got != want {
+			t.Errorf("3 tools and 1 of the client's, limit %d: searching %v, want %v", limit, got, want)
+		}
+	}
+}
+
+// TestSearchToolsFollowTheProfile checks the tools sent with search_tools
+// are those of the upstream's profile: an always tool's schema loses the
+// keywords the profile refuses.
+func TestSearchToolsFollowTheProfile(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "n", Version: "1"}, nil)
+	srv.AddTool(&mcp.Tool{Name: "count", Description: "Counts.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer","exclusiveMinimum":0}}}`)},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
+	cloud := llmtest.NewServer(t, llmtest.Completion("done"))
+	r := newRouter(t, route.Options{Upstreams: []route.Upstream{
+		{Name: "cloud", Client: upstreamClient(t, cloud.URL, 0, 0), Models: []string{"*"},
+			Profile: &route.Profile{Name: "strict", Refused: []string{"exclusiveMinimum"}}},
+	}})
+	h := newHarness(t, Options{Router: r, Exposure: ExposureSearch, AlwaysTools: []string{"n__count"}},
+		[]mcpclient.ServerConfig{inMemory("n", srv)})
+	if status, v := h.postJSON(`{"model":"m","messages":[{"role":"user","content":"x"}]}`); status != http.StatusOK {
+		t.Fatalf("%d %v", status, v)
+	}
+	tools := string(cloud.Requests()[0].Fields["tools"])
+	if !strings.Contains(tools, `"n__count"`) || !strings.Contains(tools, `"search_tools"`) || strings.Contains(tools, "exclusiveMinimum") {
+		t.Errorf("tools sent: %s", tools)
 	}
 }
