@@ -100,3 +100,25 @@ func TestSearchToolsFollowTheProfile(t *testing.T) {
 		t.Errorf("tools sent: %s", tools)
 	}
 }
+
+// TestSearchToolsWithinTheProfileLimit checks search mode sends no more
+// tools than the profile's MaxTools: the client's, search_tools, then
+// as many always tools as are left room for.
+func TestSearchToolsWithinTheProfileLimit(t *testing.T) {
+	var log callLog
+	cloud := llmtest.NewServer(t, llmtest.Completion("done"))
+	r := newRouter(t, route.Options{Upstreams: []route.Upstream{
+		{Name: "cloud", Client: upstreamClient(t, cloud.URL, 0, 0), Models: []string{"*"},
+			Profile: &route.Profile{Name: "three", MaxTools: 3}},
+	}})
+	h := newHarness(t, Options{Router: r, Exposure: ExposureSearch, AlwaysTools: []string{"n__*"}},
+		[]mcpclient.ServerConfig{inMemory("n", recordingServer(&log, "a", "b", "c", "d"))})
+	clientTool := `{"type":"function","function":{"name":"ask_user","parameters":{"type":"object"}}}`
+	if status, v := h.postJSON(`{"model":"m","tools":[` + clientTool + `],"messages":[{"role":"user","content":"x"}]}`); status != http.StatusOK {
+		t.Fatalf("%d %v", status, v)
+	}
+	n, names := toolCount(t, cloud.Requests()[0])
+	if n != 3 || !names["ask_user"] || !names["search_tools"] || !names["n__a"] {
+		t.Errorf("%d tools sent: %v, want ask_user, search_tools and n__a", n, names)
+	}
+}
