@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/llm/route"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
@@ -120,5 +122,32 @@ func TestSearchToolsWithinTheProfileLimit(t *testing.T) {
 	n, names := toolCount(t, cloud.Requests()[0])
 	if n != 3 || !names["ask_user"] || !names["search_tools"] || !names["n__a"] {
 		t.Errorf("%d tools sent: %v, want ask_user, search_tools and n__a", n, names)
+	}
+}
+
+// TestOneLineKeepsExactlyMax checks a summary of exactly max bytes is
+// kept whole, and one byte more is cut and marked.
+func TestOneLineKeepsExactlyMax(t *testing.T) {
+	s := strings.Repeat("a", maxSummaryBytes)
+	if got := oneLine(s, maxSummaryBytes); got != s {
+		t.Errorf("%d bytes shown as %d ending %q", len(s), len(got), got[len(got)-4:])
+	}
+	if got := oneLine(s+"b", maxSummaryBytes); len(got) != maxSummaryBytes || !strings.HasSuffix(got, "…") {
+		t.Errorf("%d bytes shown as %d ending %q", len(s)+1, len(got), got[len(got)-4:])
+	}
+}
+
+// TestSearchLimitZeroMeansTheDefault checks a search_tools call with a
+// limit of 0 (or none) gets the default number of tools, not none.
+func TestSearchLimitZeroMeansTheDefault(t *testing.T) {
+	ts := &toolset{}
+	for i := range 12 {
+		ts.tools = append(ts.tools, mcpclient.Tool{Name: fmt.Sprintf("fs__read_file_%d", i), Server: "fs", Description: "Reads a text file."})
+	}
+	r := &run{ts: ts}
+	for _, args := range []string{`{"query":"read a text file","limit":0}`, `{"query":"read a text file"}`} {
+		if _, found, isErr := r.searchCall(llm.ToolCall{Arguments: args}); isErr || len(found) != defaultSearchLimit {
+			t.Errorf("%s: %d tools found, want %d", args, len(found), defaultSearchLimit)
+		}
 	}
 }
