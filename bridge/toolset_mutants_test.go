@@ -1,0 +1,45 @@
+package bridge
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/mcp-bridge/mcp-bridge/llm/route"
+	"github.com/mcp-bridge/mcp-bridge/mcpclient"
+)
+
+// TestSearchableToolsetOfAProfile checks search mode shares the toolset
+// of a profile without a tool limit, and gets its own, uncut, for one
+// with a limit.
+func TestSearchableToolsetOfAProfile(t *testing.T) {
+	src := &versionedTools{}
+	src.tools.Store(&[]mcpclient.Tool{{Name: "a__one"}, {Name: "a__two"}})
+	c := &toolCache{src: src, log: slog.New(slog.DiscardHandler)}
+	strict := &route.Profile{Name: "strict", Refused: []string{"format"}}
+	if c.getSearchable(nil, strict) != c.getFor(nil, strict) {
+		t.Error("a profile without a limit built a second toolset for search mode")
+	}
+	one := &route.Profile{Name: "one", MaxTools: 1}
+	cut, whole := c.getFor(nil, one), c.getSearchable(nil, one)
+	if len(cut.tools) != 1 || len(whole.tools) != 2 {
+		t.Errorf("a profile of 1 tool: %d tools, %d in search mode, want 1 and 2", len(cut.tools), len(whole.tools))
+	}
+}
+
+// TestToolCacheKeepsAtMostMaxViews checks the toolsets kept for one
+// version stay within maxViews.
+func TestToolCacheKeepsAtMostMaxViews(t *testing.T) {
+	src := &versionedTools{}
+	src.tools.Store(&[]mcpclient.Tool{{Name: "a__one"}})
+	c := &toolCache{src: src}
+	for i := range maxViews + 1 {
+		c.getFor(nil, &route.Profile{Name: fmt.Sprint("p", i), MaxTools: 10})
+		c.mu.Lock()
+		n := len(c.views)
+		c.mu.Unlock()
+		if n > maxViews {
+			t.Fatalf("%d toolsets kept after %d views, at most %d", n, i+1, maxViews)
+		}
+	}
+}
