@@ -1,8 +1,10 @@
 package bridge
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/mcp-bridge/mcp-bridge/llm/route"
@@ -40,6 +42,24 @@ func TestToolCacheKeepsAtMostMaxViews(t *testing.T) {
 		c.mu.Unlock()
 		if n > maxViews {
 			t.Fatalf("%d toolsets kept after %d views, at most %d", n, i+1, maxViews)
+		}
+	}
+}
+
+// TestToolsWarningPastTheBound checks the size warning is given for a
+// tool array past WarnToolsBytes, not for one of exactly that size.
+func TestToolsWarningPastTheBound(t *testing.T) {
+	src := &versionedTools{}
+	src.tools.Store(&[]mcpclient.Tool{{Name: "a__one", Description: "One."}})
+	size := len((&toolCache{src: src}).get(nil).joined)
+	for _, c := range []struct {
+		bound int
+		warn  bool
+	}{{size, false}, {size - 1, true}} {
+		var logs bytes.Buffer
+		(&toolCache{src: src, warnBytes: c.bound, log: slog.New(slog.NewTextHandler(&logs, nil))}).get(nil)
+		if got := strings.Contains(logs.String(), "are large"); got != c.warn {
+			t.Errorf("%d bytes against a bound of %d: warned %v, want %v", size, c.bound, got, c.warn)
 		}
 	}
 }
