@@ -94,13 +94,20 @@ func (b *capturedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// capturedAnswer records the status, size and first bytes of an answer.
+// capturedAnswer records the status, size and first bytes of an answer,
+// and whether it is a tool's failure.
 type capturedAnswer struct {
 	http.ResponseWriter
-	status int
-	n      int
-	head   bytes.Buffer
+	status    int
+	n         int
+	head      bytes.Buffer
+	toolError bool // a 502 whose body says "type":"tool_error"
 }
+
+// toolErrorMark is in the body of a 502 that reports a tool's failure.
+// The body is written at once, so the mark is found past the head too,
+// after a long message.
+var toolErrorMark = []byte(`"type":"tool_error"`)
 
 func (w *capturedAnswer) WriteHeader(code int) {
 	if w.status == 0 {
@@ -115,6 +122,9 @@ func (w *capturedAnswer) Write(p []byte) (int, error) {
 	}
 	if room := 512 - w.head.Len(); room > 0 {
 		w.head.Write(p[:min(len(p), room)])
+	}
+	if w.status == http.StatusBadGateway && !w.toolError {
+		w.toolError = bytes.Contains(p, toolErrorMark)
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += n
@@ -131,7 +141,7 @@ func (w *capturedAnswer) outcome(ctx context.Context) string {
 		return observe.OutcomeOK
 	case w.status == http.StatusGatewayTimeout:
 		return observe.OutcomeTimeout
-	case w.status == http.StatusBadGateway && bytes.Contains(w.head.Bytes(), []byte(`"type":"tool_error"`)):
+	case w.toolError:
 		return observe.OutcomeToolError
 	}
 	return observe.OutcomeFailed
