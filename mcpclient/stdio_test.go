@@ -146,7 +146,14 @@ func TestStdioLargeResult(t *testing.T) {
 	// 20 MB is more than go-sdk's CommandTransport reads in one line.
 	r, _ := start(t, &mcpclient.Options{MaxResultBytes: 1000}, mcptest.StdioServer("big"))
 	pid := call(t, r, "big__pid", ``).Text
-	res := call(t, r, "big__big", `{"bytes":20000000}`)
+	// Writing and reading 20 MB under -race on a loaded 2-core runner
+	// has taken more than waitTimeout; this call's bound is its own.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*waitTimeout)
+	defer cancel()
+	res, err := r.Call(ctx, "big__big", []byte(`{"bytes":20000000}`))
+	if err != nil {
+		t.Fatalf("Call(big__big): %v", err)
+	}
 	if !strings.HasPrefix(res.Text, strings.Repeat("x", 1000)) || len(res.Text) > 1200 {
 		t.Errorf("result of %d bytes, want 1000 x and a note: %.100q...", len(res.Text), res.Text)
 	}
