@@ -229,4 +229,8 @@ func TestFragments(t *testing.T) {
 			t.Errorf("fragments(%q, %d) lost bytes", tt.s, tt.n)
 		}
 	}
+	// No pieces asked for, none given (and no division by zero).
+	if got := fragments("abc", 0); got != nil {
+		t.Errorf("fragments(%q, 0) = %q, want none", "abc", got)
+	}
 }
