@@ -32,6 +32,12 @@ func TestParseErrorBody(t *testing.T) {
 		{"unrelated json", `{"ok":false}`, "", "", ""},
 		{"error null", `{"error":null}`, "", "", ""},
 		{"error of other type", `{"error":true,"message":"fallback"}`, "fallback", "", ""},
+		{"detail object", `{"detail":{"msg":"field required"}}`, `{"msg":"field required"}`, "", ""},
+		{"detail number", `{"detail":42,"message":"fallback"}`, "fallback", "", ""},
+		{"code 0", `{"error":{"message":"x","code":0}}`, "x", "", "0"},
+		{"code 9", `{"error":{"message":"x","code":9}}`, "x", "", "9"},
+		{"code -1", `{"error":{"message":"x","code":-1}}`, "x", "", "-1"},
+		{"code true", `{"error":{"message":"x","code":true}}`, "x", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +54,24 @@ func TestParseErrorBodyShortens(t *testing.T) {
 	msg, _, _ := parseErrorBody([]byte(`{"error":"` + long + `"}`))
 	if len(msg) > maxMessage+3 || !strings.HasSuffix(msg, "...") || !strings.HasPrefix(long, strings.TrimSuffix(msg, "...")) {
 		t.Errorf("long message shortened to %d bytes: %q...", len(msg), msg[:20])
+	}
+}
+
+// TestShortenBounds checks a message of exactly maxMessage bytes is kept
+// whole and a longer one is cut before, not inside, the UTF-8 sequence
+// that straddles the bound.
+func TestShortenBounds(t *testing.T) {
+	exact := strings.Repeat("a", maxMessage)
+	if got := shorten(exact); got != exact {
+		t.Errorf("a message of exactly %d bytes became %d bytes", maxMessage, len(got))
+	}
+	straddling := strings.Repeat("a", maxMessage-1) + "é" + "tail"
+	if got, want := shorten(straddling), strings.Repeat("a", maxMessage-1)+"..."; got != want {
+		t.Errorf("shortened to %q, want the %d bytes before the é and ...", got[max(0, len(got)-8):], maxMessage-1)
+	}
+	on := strings.Repeat("a", maxMessage) + "é"
+	if got, want := shorten(on), strings.Repeat("a", maxMessage)+"..."; got != want {
+		t.Errorf("shortened to %q, want %d bytes and ...", got[max(0, len(got)-8):], maxMessage)
 	}
 }
 

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 )
 
@@ -21,6 +22,8 @@ func TestParseInt(t *testing.T) {
 		{"1.5", 0, false},
 		{"9223372036854775807", 9223372036854775807, true},
 		{"9223372036854775808", 0, false},
+		{"-9.223372036854775808e18", math.MinInt64, true},
+		{"9.223372036854775808e18", 0, false},
 		{"1e300", 0, false},
 		{`"1"`, 0, false},
 		{"null", 0, false},

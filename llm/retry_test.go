@@ -92,4 +92,31 @@ func TestRetryAfter(t *testing.T) {
 			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tt.value, got, ok, tt.want, tt.ok)
 		}
 	}
+	// A limit that is not a whole number of seconds caps only what is above
+	// it: the whole seconds below it are kept as asked.
+	const odd = 10*time.Second + 500*time.Millisecond
+	for value, want := range map[string]time.Duration{"10": 10 * time.Second, "11": odd} {
+		if got, ok := retryAfter(value, now, odd); got != want || !ok {
+			t.Errorf("retryAfter(%q) capped at %v = %v, %v; want %v", value, odd, got, ok, want)
+		}
+	}
+}
+
+// TestBackoffJitterRange checks the jittered delay spans the whole upper
+// half, [d/2, d], down to delays of a few nanoseconds (an odd number of
+// nanoseconds reaches d-1 at most, which is of no matter).
+func TestBackoffJitterRange(t *testing.T) {
+	for _, d := range []time.Duration{2, 3, 4, 5} {
+		seen := map[time.Duration]bool{}
+		for range 500 {
+			got := backoff(0, d, time.Second)
+			if got < d/2 || got > d {
+				t.Fatalf("backoff of %v = %v, want within [%v, %v]", d, got, d/2, d)
+			}
+			seen[got] = true
+		}
+		if top := d / 2 * 2; !seen[top] || !seen[d/2] {
+			t.Errorf("backoff of %v: drew %v in 500 tries, want both bounds %v and %v", d, seen, d/2, d/2*2)
+		}
+	}
 }

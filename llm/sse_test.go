@@ -49,6 +49,8 @@ func TestEventReader(t *testing.T) {
 		{"event without data skipped", "event: ping\n\ndata: x\n\n", []Event{d("x")}},
 		{"id persists", "id: 5\ndata: x\n\ndata: y\n\nid\ndata: z\n\n", []Event{{ID: "5", Data: []byte("x")}, {ID: "5", Data: []byte("y")}, d("z")}},
 		{"id with NUL ignored", "id: 1\ndata: x\n\nid: a\x00b\ndata: y\n\n", []Event{{ID: "1", Data: []byte("x")}, {ID: "1", Data: []byte("y")}}},
+		{"id with leading NUL ignored", "id: 1\ndata: x\n\nid: \x00b\ndata: y\n\n", []Event{{ID: "1", Data: []byte("x")}, {ID: "1", Data: []byte("y")}}},
+		{"LF line then CR lines", "data: a\n\ndata: b\r\r", []Event{d("a"), d("b")}},
 		{"no trailing blank line", "data: a\n\ndata: b\n", []Event{d("a"), d("b")}},
 		{"no trailing newline", "data: a\n\ndata: b", []Event{d("a"), d("b")}},
 		{"no trailing CR", "data: a\r", []Event{d("a")}},
