@@ -33,16 +33,19 @@ func capText(s string, max int) (string, bool) {
 }
 
 // lastSentenceEnd is the index just past the last sentence of s that is
-// followed by white space in s ('.', '!' or '?', or a line break), or -1.
+// followed by white space in s ('.', '!' or '?'), or of a line break (the
+// last byte of s included), or -1.
 func lastSentenceEnd(s string) int {
-	for i := len(s) - 2; i >= 0; i-- {
+	for i := len(s) - 1; i >= 0; i-- {
 		switch s[i] {
 		case '\n':
 			return i
 		case '.', '!', '?':
-			switch s[i+1] {
-			case ' ', '\t', '\r', '\n':
-				return i + 1
+			if i+1 < len(s) { // else what follows it is past s
+				switch s[i+1] {
+				case ' ', '\t', '\r', '\n':
+					return i + 1
+				}
 			}
 		}
 	}
