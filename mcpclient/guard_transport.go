@@ -240,8 +240,10 @@ func splitEOL(line []byte) ([]byte, []byte) {
 	return line[:n], line[n:]
 }
 
-// guardReader passes each line of src through guard. A line longer than
-// maxGuardedLine is passed on unguarded. It is not safe for concurrent
+// guardReader passes each line of src through guard. A line found longer
+// than maxGuardedLine is passed on unguarded; the length is looked at each
+// time the 64 KiB read buffer fills, so lines up to one buffer past the
+// bound are still guarded. It is not safe for concurrent
 // reads (go-sdk reads a connection from one goroutine); Close closes src.
 type guardReader struct {
 	src     *bufio.Reader
