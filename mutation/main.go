@@ -325,6 +325,30 @@ func (p pkgResult) efficacy() float64 {
 	return 100 * float64(p.Killed+p.TimedOut) / float64(tested)
 }
 
+// classes counts p's survivors by the class of their reason, "unexplained"
+// for those without one.
+func (p pkgResult) classes() map[string]int {
+	n := map[string]int{}
+	for _, s := range p.Survivors {
+		if s.Reason == nil {
+			n["unexplained"]++
+		} else {
+			n[s.Reason.Class]++
+		}
+	}
+	return n
+}
+
+// since is the score counting the survivors that tests added after the
+// run kill (class "killed") as killed.
+func (p pkgResult) since() float64 {
+	tested := p.Killed + p.TimedOut + p.Lived
+	if tested == 0 {
+		return 0
+	}
+	return 100 * float64(p.Killed+p.TimedOut+p.classes()["killed"]) / float64(tested)
+}
+
 type report struct {
 	Tool    string
 	Started time.Time
@@ -362,18 +386,19 @@ func (r report) markdown() []byte {
 	fmt.Fprintf(&b, "The score is the share of tested mutants the package's tests kill (a mutant whose tests time out counts as killed);\n")
 	fmt.Fprintf(&b, "not viable mutants do not compile and are not tested; not covered ones are in code no test runs.\n")
 	fmt.Fprintf(&b, "Survivors are explained in `mutation/accepted.txt`.\n\n")
-	fmt.Fprintf(&b, "gremlins' own efficacy leaves timed-out mutants out: killed / (killed + lived).\n\n")
-	fmt.Fprintf(&b, "| package | score | gremlins efficacy | killed | timed out | lived | not viable | not covered |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "gremlins' own efficacy leaves timed-out mutants out: killed / (killed + lived).\n")
+	fmt.Fprintf(&b, "The score with later tests also counts the survivors that tests added after the run kill (class killed below).\n\n")
+	fmt.Fprintf(&b, "| package | score | with later tests | gremlins efficacy | killed | timed out | lived | not viable | not covered |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range r.Pkgs {
 		if p.Err != "" && p.Killed+p.Lived+p.TimedOut == 0 {
-			fmt.Fprintf(&b, "| %s | %s | | | | | | |\n", p.Pkg, p.Err)
+			fmt.Fprintf(&b, "| %s | %s | | | | | | | |\n", p.Pkg, p.Err)
 			continue
 		}
 		eff := 0.0
 		if p.Killed+p.Lived > 0 {
 			eff = 100 * float64(p.Killed) / float64(p.Killed+p.Lived)
 		}
-		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% | %d | %d | %d | %d | %d |\n", p.Pkg, p.efficacy(), eff, p.Killed, p.TimedOut, p.Lived, p.NotViable, p.NotCov)
+		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% | %.1f%% | %d | %d | %d | %d | %d |\n", p.Pkg, p.efficacy(), p.since(), eff, p.Killed, p.TimedOut, p.Lived, p.NotViable, p.NotCov)
 	}
 	for _, p := range r.Pkgs {
 		if p.Err != "" {
@@ -382,7 +407,10 @@ func (r report) markdown() []byte {
 		if len(p.Survivors) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n## Survivors in %s\n\n| where | mutant | line | class | reason |\n|---|---|---|---|---|\n", p.Pkg)
+		c := p.classes()
+		fmt.Fprintf(&b, "\n## Survivors in %s\n\n%d survivors: %d killed by later tests, %d equivalent, %d accepted, %d unexplained.\n\n",
+			p.Pkg, len(p.Survivors), c["killed"], c["equivalent"], c["accepted"], c["unexplained"])
+		fmt.Fprintf(&b, "| where | mutant | line | class | reason |\n|---|---|---|---|---|\n")
 		for _, s := range p.Survivors {
 			class, why := "unexplained", "kill it with a test, or explain it in mutation/accepted.txt"
 			if s.Reason != nil {

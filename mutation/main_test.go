@@ -54,7 +54,8 @@ func TestParseExplainsSurvivors(t *testing.T) {
 
 	md := string(report{Tool: "gremlins", Pkgs: []pkgResult{res, {Pkg: "other", Err: "not run: the budget was spent"}}}.markdown())
 	for _, want := range []string{
-		"| pkg | 50.0% | 33.3% | 1 | 1 | 2 | 1 | 7 |",
+		"| pkg | 50.0% | 50.0% | 33.3% | 1 | 1 | 2 | 1 | 7 |",
+		"2 survivors: 0 killed by later tests, 1 equivalent, 0 accepted, 1 unexplained.",
 		"| pkg/a.go:3:5 | CONDITIONALS_BOUNDARY | `if n > max {` | unexplained |",
 		"| pkg/a.go:4:9 | ARITHMETIC_BASE | `return a \\| b + c` | equivalent | b is always 0 here |",
 		"| other | not run: the budget was spent | |",
@@ -100,6 +101,28 @@ func TestRender(t *testing.T) {
 	md, _ := os.ReadFile(out)
 	for _, want := range []string{"| pkg/sub | 50.0% |", "| gone | no results: "} {
 		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// TestScoreWithLaterTests checks that survivors classed killed count as
+// killed in the second score only.
+func TestScoreWithLaterTests(t *testing.T) {
+	p := pkgResult{Pkg: "pkg", Killed: 6, TimedOut: 1, Lived: 3, Survivors: []survivor{
+		{Reason: &reason{Class: "killed"}},
+		{Reason: &reason{Class: "killed"}},
+		{Reason: &reason{Class: "accepted"}},
+	}}
+	if got := p.efficacy(); got != 70 {
+		t.Errorf("score %v, want 70", got)
+	}
+	if got := p.since(); got != 90 {
+		t.Errorf("score with later tests %v, want 90", got)
+	}
+	md := string(report{Tool: "gremlins", Pkgs: []pkgResult{p}}.markdown())
+	for _, want := range []string{"| pkg | 70.0% | 90.0% | 66.7% |", "3 survivors: 2 killed by later tests, 0 equivalent, 1 accepted, 0 unexplained."} {
+		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
