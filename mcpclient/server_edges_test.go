@@ -3,7 +3,10 @@ package mcpclient_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -65,5 +68,89 @@ func TestProtocolFallbackAndStatus(t *testing.T) {
 				t.Errorf("status = %+v, want ready with protocol %s", st, mcpclient.LatestProtocolVersion)
 			}
 		})
+	}
+}
+
+// A tool without a title of its own takes its annotations' title; a
+// tool's own title comes before it.
+func TestToolTitleFromAnnotations(t *testing.T) {
+	for _, tt := range []struct{ title, annotation, want string }{
+		{"", "From annotations", "From annotations"},
+		{"Own", "From annotations", "Own"},
+		{"Own", "", "Own"},
+	} {
+		r, _ := start(t, nil, mcptest.InMemory("mem", edgeServer(tt.title, tt.annotation)))
+		if tools := r.Tools(); len(tools) != 1 || tools[0].Title != tt.want {
+			t.Errorf("title %q, annotation title %q: tools %+v, want the title %q", tt.title, tt.annotation, tools, tt.want)
+		}
+	}
+}
+
+// A server whose cursors never end fails after maxToolPages pages rather
+// than being listed until the connect timeout.
+func TestEndlessToolPages(t *testing.T) {
+	srv := edgeServer("", "")
+	var pages atomic.Int32
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method != "tools/list" {
+				return next(ctx, method, req)
+			}
+			pages.Add(1)
+			return &mcp.ListToolsResult{Tools: []*mcp.Tool{}, NextCursor: "more"}, nil
+		}
+	})
+	// No retry while the test looks.
+	r, _ := start(t, &mcpclient.Options{MinBackoff: time.Hour, MaxBackoff: time.Hour}, mcptest.InMemory("mem", srv))
+	st := status(t, r, "mem")
+	if st.State != mcpclient.StateFailed || !strings.Contains(st.Error, "more than 1000 pages") {
+		t.Errorf("status = %+v, want failed after 1000 pages", st)
+	}
+	if n := pages.Load(); n != 1000 {
+		t.Errorf("listed %d pages, want 1000", n)
+	}
+}
+
+// A list_changed that changes nothing is no change: the registry emits
+// tools_changed for the list that differs, not for the same list again.
+func TestListChangedWithoutChange(t *testing.T) {
+	srv := edgeServer("", "")
+	lists := make(chan struct{}, 10)
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			res, err := next(ctx, method, req)
+			if method == "tools/list" {
+				lists <- struct{}{}
+			}
+			return res, err
+		}
+	})
+	r, ev := start(t, nil, mcptest.InMemory("mem", srv))
+	recv(t, lists, "the first tools/list")
+	tool := &mcp.Tool{Name: "t", InputSchema: json.RawMessage(`{"type":"object"}`)}
+	handler := func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ok"}}}, nil
+	}
+	srv.AddTool(tool, handler) // the same tool again: list_changed, same list
+	recv(t, lists, "the tools/list after the same tool was added again")
+	srv.AddTool(&mcp.Tool{Name: "u", InputSchema: json.RawMessage(`{"type":"object"}`)}, handler)
+	if e := ev.wait(t, "mem", mcpclient.EventToolsChanged); e.Tools != 2 {
+		t.Errorf("the first tools_changed event lists %d tools, want 2 (the list that changed)", e.Tools)
+	}
+	if n := len(r.Tools()); n != 2 {
+		t.Errorf("%d tools, want 2", n)
+	}
+}
+
+// recv waits for a value on ch, failing the test after waitTimeout.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitTimeout):
+		t.Fatalf("no %s after %s", what, waitTimeout)
+		var zero T
+		return zero
 	}
 }
