@@ -3,6 +3,8 @@ package mcpclient_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -152,5 +154,93 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 		t.Fatalf("no %s after %s", what, waitTimeout)
 		var zero T
 		return zero
+	}
+}
+
+// Roots are announced as a client capability when some are configured,
+// and only then.
+func TestRootsCapability(t *testing.T) {
+	for _, roots := range [][]*mcp.Root{nil, {{URI: "file:///work", Name: "work"}}} {
+		srv := edgeServer("", "")
+		caps := make(chan *mcp.ClientCapabilities, 1)
+		srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+			return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+				if p, ok := req.GetParams().(*mcp.InitializeParams); ok && method == "initialize" {
+					caps <- p.Capabilities
+				}
+				return next(ctx, method, req)
+			}
+		})
+		start(t, &mcpclient.Options{Roots: roots}, mcptest.InMemory("mem", srv))
+		got := recv(t, caps, "initialize request")
+		if announced := got != nil && got.RootsV2 != nil; announced != (roots != nil) {
+			t.Errorf("with %d roots the roots capability is announced: %v", len(roots), announced)
+		}
+	}
+}
+
+// failingTransport returns a transport that connects to srv the first time
+// when first is true and fails every other time, and a channel that gets
+// the number of each attempt.
+func failingTransport(srv *mcp.Server, first bool, sessions chan<- *mcp.ServerSession) (func(context.Context) (mcp.Transport, error), <-chan int) {
+	attempts := make(chan int, 100)
+	var n atomic.Int32
+	return func(ctx context.Context) (mcp.Transport, error) {
+		i := int(n.Add(1))
+		attempts <- i
+		if i > 1 || !first {
+			return nil, errors.New("no route to the edge server")
+		}
+		client, server := mcp.NewInMemoryTransports()
+		ss, err := srv.Connect(ctx, server, nil)
+		if err != nil {
+			return nil, err
+		}
+		sessions <- ss
+		return client, nil
+	}, attempts
+}
+
+// A server that keeps failing to connect is reported down once, not at
+// every attempt.
+func TestRepeatedFailureReportedOnce(t *testing.T) {
+	tr, attempts := failingTransport(nil, false, nil)
+	_, ev := start(t, nil, mcpclient.ServerConfig{Name: "mem", Transport: tr})
+	for recv(t, attempts, "connection attempt") < 4 {
+	}
+	// Three attempts have failed and been recorded before the fourth began.
+	downs := 0
+	for len(ev.ch) > 0 {
+		if e := <-ev.ch; e.Server == "mem" && e.Kind == mcpclient.EventDown {
+			downs++
+		}
+	}
+	if downs != 1 {
+		t.Errorf("%d down events for 3 failed attempts, want 1", downs)
+	}
+}
+
+// A call to a server that went away says why it is not connected.
+func TestUnavailableSaysWhy(t *testing.T) {
+	sessions := make(chan *mcp.ServerSession, 1)
+	tr, _ := failingTransport(edgeServer("", ""), true, sessions)
+	r, ev := start(t, nil, mcpclient.ServerConfig{Name: "mem", Transport: tr})
+	recv(t, sessions, "server session").Close()
+	ev.wait(t, "mem", mcpclient.EventDown)
+	_, err := r.Call(context.Background(), "mem__t", nil)
+	if err == nil || !errors.Is(err, mcpclient.ErrServerNotConnected) ||
+		!regexp.MustCompile(`not connected \((connecting|failed): [^)]+\)`).MatchString(err.Error()) {
+		t.Errorf("calling a tool of a server that went away: %v", err)
+	}
+}
+
+// The end of a stdio server that exited says so first, with how it exited.
+func TestStdioExitReason(t *testing.T) {
+	r, ev := start(t, nil, mcptest.StdioServer("crashy"))
+	if _, err := r.Call(context.Background(), "crashy__crash", nil); err == nil {
+		t.Fatal("a call that crashed the server returned no error")
+	}
+	if down := ev.wait(t, "crashy", mcpclient.EventDown); !strings.HasPrefix(down.Err, "exited: exit status 3") {
+		t.Errorf("down event %q, want it to start with %q", down.Err, "exited: exit status 3")
 	}
 }
