@@ -37,3 +37,12 @@ func TestRedactorLongestSecretFirst(t *testing.T) {
 		t.Errorf("redact = %q, want %q", got, want)
 	}
 }
+
+// A URL's query is hidden whole too, also where it is written with
+// escapes that neither its decoded values nor their re-escaped forms match.
+func TestRedactorRawQuery(t *testing.T) {
+	r := newRedactor(ServerConfig{URL: "http://host/mcp?key=%53ECRET123"}, nil)
+	if got, want := r.redact("sent key=%53ECRET123"), "sent [redacted]"; got != want {
+		t.Errorf("redact = %q, want %q", got, want)
+	}
+}
