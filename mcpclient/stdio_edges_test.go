@@ -46,3 +46,24 @@ func TestFrameReaderLimitAcrossReads(t *testing.T) {
 		t.Fatalf("a frame of exactly the limit = %d bytes, %v, %v", len(frame), o, err)
 	}
 }
+
+// The frame buffer is kept for the next frame up to keepFrameBuffer
+// bytes of capacity, and let go above it: a stdio connection reads
+// frames without an allocation each, and holds no huge buffer after a
+// huge frame.
+func TestFrameReaderKeepsBuffer(t *testing.T) {
+	for _, tt := range []struct {
+		capacity int
+		kept     bool
+	}{{64, true}, {keepFrameBuffer, true}, {keepFrameBuffer + 1, false}} {
+		fr := newFrameReader(strings.NewReader(`{"a":1}`+"\n"), 100)
+		fr.buf = make([]byte, 1, tt.capacity)
+		frame, _, err := fr.next()
+		if err != nil || string(frame) != `{"a":1}` {
+			t.Fatalf("next = %q, %v", frame, err)
+		}
+		if kept := cap(frame) == tt.capacity; kept != tt.kept {
+			t.Errorf("a buffer of capacity %d: kept %v, want %v", tt.capacity, kept, tt.kept)
+		}
+	}
+}
