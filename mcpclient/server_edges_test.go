@@ -244,3 +244,25 @@ func TestStdioExitReason(t *testing.T) {
 		t.Errorf("down event %q, want it to start with %q", down.Err, "exited: exit status 3")
 	}
 }
+
+// A server that says nothing of how long its list stays fresh is not
+// listed again on a timer: only list_changed relists it. (The serve loop's
+// timer is a real one, so this waits past minListTTL, a second, and counts
+// the lists.)
+func TestNoTTLNoRelist(t *testing.T) {
+	srv := edgeServer("", "")
+	var lists atomic.Int32
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "tools/list" {
+				lists.Add(1)
+			}
+			return next(ctx, method, req)
+		}
+	})
+	start(t, nil, mcptest.InMemory("mem", srv))
+	time.Sleep(1500 * time.Millisecond)
+	if n := lists.Load(); n != 1 {
+		t.Errorf("listed %d times in 1.5 s without a ttl, want once", n)
+	}
+}
