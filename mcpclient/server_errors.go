@@ -32,12 +32,21 @@ func newRedactor(cfg ServerConfig, secrets []string) *redactor {
 	for _, k := range slices.Sorted(maps.Keys(cfg.Headers)) {
 		r.secrets = append(r.secrets, cfg.Headers[k])
 	}
-	u, err := url.Parse(cfg.URL)
-	if cfg.URL == "" || err != nil {
-		return r
+	if u, err := url.Parse(cfg.URL); cfg.URL != "" && err == nil {
+		r.addURL(cfg.URL, u)
 	}
+	// Longest first, so that a form is not cut by a shorter one inside it.
+	slices.SortFunc(r.urls, func(a, b string) int { return len(b) - len(a) })
+	// Longest first, so that a secret that holds another is hidden whole.
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+	return r
+}
+
+// addURL adds the server's URL: its forms as errors quote it, and the
+// secrets in its user information and query.
+func (r *redactor) addURL(raw string, u *url.URL) {
 	r.safeURL = RedactURL(u)
-	r.urls = []string{cfg.URL, u.String()}
+	r.urls = []string{raw, u.String()}
 	if u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			r.secrets = append(r.secrets, pw, url.QueryEscape(pw))
@@ -53,11 +62,6 @@ func newRedactor(cfg ServerConfig, secrets []string) *redactor {
 	if u.RawQuery != "" {
 		r.secrets = append(r.secrets, u.RawQuery)
 	}
-	// Longest first, so that a form is not cut by a shorter one inside it.
-	slices.SortFunc(r.urls, func(a, b string) int { return len(b) - len(a) })
-	// Longest first, so that a secret that holds another is hidden whole.
-	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
-	return r
 }
 
 // redact returns s with the server's URL shown without its secret parts
