@@ -517,11 +517,7 @@ func TestFaceSessionFollowsReloadedPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tl := range tools.Tools {
-		if tl.Name == "fs__write_file" {
-			t.Errorf("a new session lists fs__write_file after the policy took it away")
-		}
-	}
+	notListed(t, tools, "fs__write_file", "a new session after the policy took it away")
 }
 
 // TestReadyzShowsTheKeysServers: /readyz gives a key the details of the
@@ -546,5 +542,15 @@ func TestReadyzShowsTheKeysServers(t *testing.T) {
 	_, admin := get(adminKey)
 	if servers, _ := admin["servers"].([]any); len(servers) != 2 || admin["tools"] != float64(3) {
 		t.Errorf("admin: %v", admin)
+	}
+}
+
+// notListed fails t when tools lists name; where says whose list it is.
+func notListed(t *testing.T, tools *mcp.ListToolsResult, name, where string) {
+	t.Helper()
+	for _, tl := range tools.Tools {
+		if tl.Name == name {
+			t.Errorf("%s lists %s", where, name)
+		}
 	}
 }

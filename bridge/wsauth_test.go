@@ -130,11 +130,7 @@ func TestWebSocketSessionFollowsReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tl := range tools.Tools {
-		if tl.Name == "fs__write_file" {
-			t.Errorf("a new session lists fs__write_file after the policy took it away")
-		}
-	}
+	notListed(t, tools, "fs__write_file", "a new session after the policy took it away")
 }
 
 // TestWebSocketSessionEndsWhenTokenExpires: a /ws session opened with a
