@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	accepted := fs.String("accepted", "mutation/accepted.txt", "explanations of surviving mutants")
 	workers := fs.Int("workers", 2, "mutants tested at once")
 	coefficient := fs.Int("timeout-coefficient", 3, "a mutant's tests may take this many times as long as the unmutated run")
-	budget := fs.Duration("budget", 100*time.Minute, "the whole run stops after this long; packages not reached are reported as such")
+	budget := fs.Duration("budget", 4*time.Hour, "the whole run stops after this long; packages not reached are reported as such")
 	keep := fs.String("keep", "", "a folder to keep gremlins' results in (PKG.json, / as _), for -render")
 	render := fs.String("render", "", "write the report from results kept with -keep in this folder, without running gremlins")
 	if err := fs.Parse(args); err != nil {
