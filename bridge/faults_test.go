@@ -135,15 +135,10 @@ func TestStdioServerKilledMidCall(t *testing.T) {
 	}
 }
 
-// TestClientDisconnectCancelsTool checks that a client leaving while a
-// tool runs cancels the call on the MCP server.
-func TestClientDisconnectCancelsTool(t *testing.T) {
-	ss, srv := newSlowServer()
-	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("slow", srv)},
-		llmtest.ToolCallStream(llmtest.Call{ID: "a", Name: "slow__wait", Arguments: `{}`}))
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/chat/completions",
-		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+// chatInBackground posts body to the chat route with ctx and reads the
+// answer until it ends or ctx is cancelled; the channel closes then.
+func (h *harness) chatInBackground(ctx context.Context, body string) <-chan struct{} {
+	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	done := make(chan struct{})
 	go func() {
@@ -159,6 +154,17 @@ func TestClientDisconnectCancelsTool(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
+	return done
+}
+
+// TestClientDisconnectCancelsTool checks that a client leaving while a
+// tool runs cancels the call on the MCP server.
+func TestClientDisconnectCancelsTool(t *testing.T) {
+	ss, srv := newSlowServer()
+	h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("slow", srv)},
+		llmtest.ToolCallStream(llmtest.Call{ID: "a", Name: "slow__wait", Arguments: `{}`}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := h.chatInBackground(ctx, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
 	select {
 	case <-ss.started:
 	case <-time.After(10 * time.Second):

@@ -314,23 +314,7 @@ func TestClientDisconnectCancelsEveryTool(t *testing.T) {
 		h := newHarness(t, Options{}, []mcpclient.ServerConfig{inMemory("slow", srv)},
 			llmtest.ToolCallStream(calls...), llmtest.TextStream("never"))
 		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/chat/completions",
-			strings.NewReader(`{"model":"m","stream":`+stream+`,"messages":[{"role":"user","content":"x"}]}`))
-		req.Header.Set("Content-Type", "application/json")
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			resp, err := http.DefaultClient.Do(req)
-			if err == nil {
-				buf := make([]byte, 1024)
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-			}
-		}()
+		done := h.chatInBackground(ctx, `{"model":"m","stream":`+stream+`,"messages":[{"role":"user","content":"x"}]}`)
 		for i := 0; i < n; i++ {
 			select {
 			case <-ss.started:
