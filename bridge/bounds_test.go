@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
@@ -407,28 +408,10 @@ func heapInUse() int64 {
 	return int64(m.HeapInuse)
 }
 
-// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestLargeToolSetWarns checks that a tool set whose injected definitions
 // pass WarnToolsBytes is reported once, when it is built.
 func TestLargeToolSetWarns(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := newHarness(t, Options{WarnToolsBytes: 4096, Logger: slog.New(slog.NewTextHandler(&logs, nil))},
 		[]mcpclient.ServerConfig{inMemory("many", mcptest.NewServerWithOptions(&mcptest.Options{ExtraTools: 200}))},
 		llmtest.TextStream("a"), llmtest.TextStream("b"))

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 )
 
@@ -96,7 +97,7 @@ func TestSSESessionOwner(t *testing.T) {
 // version and gets a session of it, in which the face's servers may ask
 // the client for elicitation while serving a call.
 func TestWebSocketPinsItsRevision(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := newHarness(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))},
 		[]mcpclient.ServerConfig{{Name: "ask", URL: wsServer(t, askServer())}})
 	for _, asked := range []string{statelessRevision, "2099-01-01", mcpclient.ProtocolVersion} {

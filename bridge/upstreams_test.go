@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/observe"
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/llm"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/llm/route"
@@ -362,7 +363,7 @@ func TestUpstreamsOpenAIProfileCaps128Tools(t *testing.T) {
 		{Name: "cloud", Client: upstreamClient(t, cloud.URL, 0, 0), Models: []string{"gpt-*"}, Profile: route.OpenAI},
 		{Name: "local", Client: upstreamClient(t, local.URL, 0, 0), Models: []string{"llama*"}, Profile: route.Ollama},
 	}})
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := newHarness(t, Options{Router: r, Logger: slog.New(slog.NewTextHandler(&logs, nil))},
 		[]mcpclient.ServerConfig{inMemory("many", mcptest.NewServerWithOptions(&mcptest.Options{ExtraTools: 200}))})
 	h.postJSON(`{"model":"gpt-5","messages":[{"role":"user","content":"x"}]}`)

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 )
 
@@ -103,28 +104,10 @@ type browser struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	// close closes the browser and waits for the driver to exit; it may
 	// be called more than once.
 	close func()
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while a test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startBrowser launches Chromium through browser/drive.mjs with a fresh
@@ -134,7 +117,7 @@ func (b *syncBuffer) String() string {
 // b.close.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
-	b := &browser{lines: make(chan string, 4), stderr: &syncBuffer{}}
+	b := &browser{lines: make(chan string, 4), stderr: &syncbuf.Buffer{}}
 	b.cmd = exec.Command("node", "browser/drive.mjs", t.TempDir())
 	b.cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
 	b.cmd.Stderr = b.stderr

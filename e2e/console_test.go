@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 )
 
@@ -411,7 +412,7 @@ func driveConsole(t *testing.T, url, out string, at map[string]func(), env ...st
 	t.Helper()
 	cmd := exec.Command("node", "browser/console.mjs", t.TempDir())
 	cmd.Env = append(os.Environ(), append([]string{"CHROMIUM=" + chromiumPath, "BRIDGE=" + url, "OUT=" + out}, env...)...)
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()

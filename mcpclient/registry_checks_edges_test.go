@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -23,7 +24,7 @@ func TestCutDescriptionKeepsDefSchemas(t *testing.T) {
 		InputSchema:  json.RawMessage(`{"type":"object","properties":{"q":{"type":"string","description":"` + long + `"}}}`),
 		OutputSchema: json.RawMessage(`{"type":"object","properties":{"r":{"type":"string","description":"` + long + `"}}}`),
 	}, noop)
-	r, _ := start(t, &mcpclient.Options{Logger: newLogger(&logBuffer{}), MaxDescriptionBytes: 100}, mcptest.InMemory("mem", srv))
+	r, _ := start(t, &mcpclient.Options{Logger: newLogger(&syncbuf.Buffer{}), MaxDescriptionBytes: 100}, mcptest.InMemory("mem", srv))
 	tool, ok := r.Lookup("mem__wordy")
 	if !ok || tool.Def == nil {
 		t.Fatalf("mem__wordy missing or without a definition: %q", toolNames(r))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -27,7 +28,7 @@ func TestLongDescriptionsAreCapped(t *testing.T) {
 		InputSchema: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string","description":"` + huge[:30000] + `"}}}`),
 	}, noop)
 	srv.AddTool(&mcp.Tool{Name: "terse", Description: "Short.", InputSchema: json.RawMessage(`{"type":"object"}`)}, noop)
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	r, ev := start(t, &mcpclient.Options{Logger: newLogger(&logs), MaxDescriptionBytes: 1000}, mcptest.InMemory("mem", srv))
 
 	tool, ok := r.Lookup("mem__wordy")
@@ -98,7 +99,7 @@ func TestUnusableSchemaLeavesOnlyThatToolOut(t *testing.T) {
 	srv.AddTool(&mcp.Tool{Name: "wide", InputSchema: json.RawMessage(wide.String())}, noop) // 300 KB
 	srv.AddTool(&mcp.Tool{Name: "deep_out", InputSchema: json.RawMessage(`{"type":"object"}`), OutputSchema: nestedSchema(40)}, noop)
 	srv.AddTool(&mcp.Tool{Name: "fine", InputSchema: nestedSchema(10)}, noop)
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	r, _ := start(t, &mcpclient.Options{Logger: newLogger(&logs)}, mcptest.InMemory("mem", srv))
 
 	if got := toolNames(r); len(got) != 1 || got[0] != "mem__fine" {
@@ -124,7 +125,7 @@ func TestTooDeepForGoSDKLeavesOnlyThatToolOut(t *testing.T) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "normal ran"}}}, nil
 		})
 	mcptest.ListRawTools(srv, &mcp.Tool{Name: "deep", InputSchema: nestedSchema(500)})
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	r, _ := start(t, &mcpclient.Options{Logger: newLogger(&logs)}, mcptest.InMemoryPipe("mem", srv))
 
 	if got := toolNames(r); len(got) != 1 || got[0] != "mem__normal" {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -14,7 +15,7 @@ func TestServersWithNothingRunnable(t *testing.T) {
 	r := mcpclient.NewRegistry([]mcpclient.ServerConfig{
 		{Name: "off", Command: "x", Disabled: true},
 		{Name: "bad"},
-	}, &mcpclient.Options{Logger: newLogger(&logBuffer{})})
+	}, &mcpclient.Options{Logger: newLogger(&syncbuf.Buffer{})})
 	defer r.Close()
 	got := r.Servers()
 	if len(got) != 2 || got[0].Name != "bad" || got[0].State != mcpclient.StateFailed ||

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -396,7 +397,7 @@ func TestUnavailableServer(t *testing.T) {
 }
 
 func TestBrokenServersDoNotBlock(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	hang := mcpclient.ServerConfig{Name: "hang", Transport: func(ctx context.Context) (mcp.Transport, error) {
 		pr, _ := io.Pipe() // nothing ever answers
 		return &mcp.IOTransport{Reader: pr, Writer: discardCloser{}}, nil

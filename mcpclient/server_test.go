@@ -16,6 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -32,7 +33,7 @@ func TestStdioServer(t *testing.T) {
 }
 
 func TestStdioCrashRestart(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	r, ev := start(t, &mcpclient.Options{Logger: newLogger(logs)}, mcptest.StdioServer("crashy"))
 	pid := call(t, r, "crashy__pid", ``).Text
 
@@ -160,7 +161,7 @@ func TestCloseEscalatesToSignals(t *testing.T) {
 }
 
 func TestStdioFailureShowsRedactedCause(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	const envSecret, configured = "env-token-value", "configured-secret-value"
 	sc := mcpclient.ServerConfig{
 		Name:    "broken",
@@ -181,7 +182,7 @@ func TestStdioFailureShowsRedactedCause(t *testing.T) {
 }
 
 func TestStdioCrashLogRedacted(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	const envSecret = "env-token-value"
 	sc := mcptest.StdioServer("crashy", "TOKEN="+envSecret)
 	sc.Args = append([]string{"-c", `echo "token $TOKEN" >&2; exec "$0" "$@"`, sc.Command}, sc.Args...)
@@ -208,7 +209,7 @@ func TestRemoteFailureRedactsURL(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	sc := mcpclient.ServerConfig{Name: "remote", URL: "http://user:pass-word-1@" + addr + "/mcp?api_key=SECRETKEY123"}
 	r, _ := start(t, &mcpclient.Options{Logger: newLogger(logs)}, sc)
 	st := status(t, r, "remote")

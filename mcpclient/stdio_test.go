@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -167,7 +168,7 @@ func TestStdioLargeResult(t *testing.T) {
 
 func TestStdioFrameLimit(t *testing.T) {
 	dir := t.TempDir()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	r, _ := start(t, &mcpclient.Options{MaxFrameBytes: 1 << 20, Logger: newLogger(logs)},
 		mcptest.StdioServer("big", mcptest.EnvMarkerDir+"="+dir))
 	pid := call(t, r, "big__pid", ``).Text

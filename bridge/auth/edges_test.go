@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -10,12 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 )
 
 // countingTransport counts the requests sent through it.
@@ -57,7 +57,7 @@ func TestJWKSFailureLogged(t *testing.T) {
 		http.Error(w, "down", http.StatusInternalServerError)
 	}))
 	t.Cleanup(srv.Close)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	a, err := New(Config{JWT: &JWTConfig{JWKS: srv.URL + "/jwks.json", Issuer: testIssuer, Audience: testAudience}},
 		&Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
@@ -68,24 +68,6 @@ func TestJWKSFailureLogged(t *testing.T) {
 	if !strings.Contains(out, "fetching the JWKS failed") {
 		t.Errorf("log %q, want the JWKS failure", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the JWKS refresh goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestCloseOfNoAuthenticator: a nil Authenticator closes as one that

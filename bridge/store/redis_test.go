@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
 	"github.com/mcp-bridge/mcp-bridge/bridge/store/storetest"
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 )
 
 // replicas opens n clients of one Redis, as n replicas would.
@@ -149,7 +148,7 @@ func TestSlotLeaseEnds(t *testing.T) {
 // shared again without anything being restarted.
 func TestOutagePolicies(t *testing.T) {
 	srv := storetest.Start(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	open := replicas(t, srv.URL, 1, Options{OnDown: FailOpen, Logger: log})[0]
 	closed := replicas(t, srv.URL, 1, Options{OnDown: FailClosed, Logger: log})[0]
@@ -355,7 +354,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 	const secret = "s3cr3t-pass"
 	for _, u := range []string{"ftp://u:" + secret + "@h/", "redis://u:" + secret + "@h:x:y/0", "redis://u:" + secret + "@h/notadb",
 		"redis://u:" + secret + "@127.0.0.1:1/0", "rediss://:" + secret + "@127.0.0.1:1/0", "redis://\x7f:" + secret + "@h/"} {
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		r, err := Open(Options{URL: u, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Timeout: 100 * time.Millisecond})
 		if err != nil {
 			if strings.Contains(err.Error(), secret) {
@@ -384,23 +383,6 @@ func mustPolicy(t *testing.T, c auth.PolicyConfig) *auth.Policy {
 		t.Fatal(err)
 	}
 	return p
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestPassword checks a Redis that requires a password is used with the

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
@@ -110,7 +111,7 @@ func TestServeRefusesExposedListen(t *testing.T) {
 	cancel()
 	check := func(t *testing.T, args ...string) {
 		t.Helper()
-		var stdout, stderr syncBuffer
+		var stdout, stderr syncbuf.Buffer
 		err := run(ctx, args, &stdout, &stderr)
 		if err == nil {
 			t.Fatal("serve on 0.0.0.0 without keys: no error")
@@ -453,19 +454,19 @@ type serving struct {
 	addr   string
 	cancel context.CancelFunc // what SIGTERM does
 	done   chan error         // receives run's result
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // startServe runs serve with cfg, listening on a free 127.0.0.1 port, and
 // waits until it is healthy and its MCP servers are ready.
 func startServe(t *testing.T, cfg map[string]any) *serving {
 	t.Helper()
-	s := &serving{addr: freeAddr(t), done: make(chan error, 1), stderr: &syncBuffer{}}
+	s := &serving{addr: freeAddr(t), done: make(chan error, 1), stderr: &syncbuf.Buffer{}}
 	cfg["listen"] = s.addr
 	path := writeJSONConfig(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	var stdout syncBuffer
+	var stdout syncbuf.Buffer
 	go func() { s.done <- run(ctx, []string{"-c", path, "serve"}, &stdout, s.stderr) }()
 	t.Cleanup(func() {
 		cancel()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/internal/syncbuf"
 	"github.com/mcp-bridge/mcp-bridge/llm/llmtest"
 )
 
@@ -21,12 +22,12 @@ import (
 // that rewrite it; key authenticates its readiness check.
 func startServeFile(t *testing.T, cfg map[string]any, key string) (*serving, string) {
 	t.Helper()
-	s := &serving{addr: freeAddr(t), done: make(chan error, 1), stderr: &syncBuffer{}}
+	s := &serving{addr: freeAddr(t), done: make(chan error, 1), stderr: &syncbuf.Buffer{}}
 	cfg["listen"] = s.addr
 	path := writeJSONConfig(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	var stdout syncBuffer
+	var stdout syncbuf.Buffer
 	go func() { s.done <- run(ctx, []string{"-c", path, "serve"}, &stdout, s.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -250,7 +251,7 @@ func TestServeReloadSIGHUPAndRestartKeys(t *testing.T) {
 // Secrets added by a reload are hidden in the log, also in attributes
 // given before the reload.
 func TestReloadableRedactor(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	c := &config.Config{Log: config.Log{Level: "info"}, Upstream: config.Upstream{APIKey: "sk-first-secret-value"}}
 	log, setSecrets := newReloadableLogger(c, &out)
 	early := log.With("token", "sk-later-secret-value")
