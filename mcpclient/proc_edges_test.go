@@ -3,11 +3,8 @@
 package mcpclient_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/mcpclient"
 	"github.com/mcp-bridge/mcp-bridge/mcpclient/mcptest"
 )
 
@@ -19,19 +16,5 @@ func TestStdioTermIgnoringGrandchildKilled(t *testing.T) {
 	// The background sleep ignores SIGTERM (an ignored signal stays ignored
 	// across exec): only SIGKILL to the group ends it.
 	sc.Args[1] = `(trap '' TERM; exec sleep 3000) & echo $! >"$PID_FILE"; exec "$0" "$@"`
-	r := mcpclient.NewRegistry([]mcpclient.ServerConfig{sc}, &mcpclient.Options{TerminateTimeout: 100 * time.Millisecond})
-	r.Start(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := r.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sleeper := readPid(t, pidFile)
-	if processGone(t, sleeper) {
-		t.Fatalf("the background sleep %s is not running", sleeper)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	waitGone(t, sleeper, "the server's SIGTERM-ignoring background sleep after Close")
+	closeLeavesNoSleeper(t, sc, pidFile, "the server's SIGTERM-ignoring background sleep after Close")
 }

@@ -97,6 +97,28 @@ func readPid(t *testing.T, file string) string {
 }
 
 // waitGone waits until the process pid is gone, for at most waitTimeout.
+// closeLeavesNoSleeper starts a registry of sc, whose background sleep
+// writes its pid to pidFile, checks the sleep runs, closes the registry
+// and waits for the sleep (what) to be gone.
+func closeLeavesNoSleeper(t *testing.T, sc mcpclient.ServerConfig, pidFile, what string) {
+	t.Helper()
+	r := mcpclient.NewRegistry([]mcpclient.ServerConfig{sc}, &mcpclient.Options{TerminateTimeout: 100 * time.Millisecond})
+	r.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := readPid(t, pidFile)
+	if processGone(t, sleeper) {
+		t.Fatalf("the background sleep %s is not running", sleeper)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	waitGone(t, sleeper, what)
+}
+
 func waitGone(t *testing.T, pid, what string) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
@@ -111,21 +133,7 @@ func waitGone(t *testing.T, pid, what string) {
 func TestStdioProcessGroupStopped(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		sc, pidFile := withGrandchild(t, mcptest.StdioServer("grp"))
-		r := mcpclient.NewRegistry([]mcpclient.ServerConfig{sc}, &mcpclient.Options{TerminateTimeout: 100 * time.Millisecond})
-		r.Start(context.Background())
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := r.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-		sleeper := readPid(t, pidFile)
-		if processGone(t, sleeper) {
-			t.Fatalf("the background sleep %s is not running", sleeper)
-		}
-		if err := r.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		waitGone(t, sleeper, "the server's background sleep after Close")
+		closeLeavesNoSleeper(t, sc, pidFile, "the server's background sleep after Close")
 	})
 	t.Run("crash", func(t *testing.T) {
 		sc, pidFile := withGrandchild(t, mcptest.StdioServer("grp"))
