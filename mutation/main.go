@@ -317,12 +317,15 @@ func (p *pkgResult) parse(data []byte, root string, reasons map[string]reason) e
 
 // efficacy is the share of tested mutants the tests killed, timeouts
 // counted as killed (a mutant that makes the tests hang is caught).
-func (p pkgResult) efficacy() float64 {
+func (p pkgResult) efficacy() float64 { return p.share(p.Killed + p.TimedOut) }
+
+// share is n as a percentage of the mutants tested, 0 when none was.
+func (p pkgResult) share(n int) float64 {
 	tested := p.Killed + p.TimedOut + p.Lived
 	if tested == 0 {
 		return 0
 	}
-	return 100 * float64(p.Killed+p.TimedOut) / float64(tested)
+	return 100 * float64(n) / float64(tested)
 }
 
 // classes counts p's survivors by the class of their reason, "unexplained"
@@ -342,11 +345,7 @@ func (p pkgResult) classes() map[string]int {
 // since is the score counting the survivors that tests added after the
 // run kill (class "killed") as killed.
 func (p pkgResult) since() float64 {
-	tested := p.Killed + p.TimedOut + p.Lived
-	if tested == 0 {
-		return 0
-	}
-	return 100 * float64(p.Killed+p.TimedOut+p.classes()["killed"]) / float64(tested)
+	return p.share(p.Killed + p.TimedOut + p.classes()["killed"])
 }
 
 type report struct {
@@ -363,14 +362,8 @@ func (r report) summary() string {
 			fmt.Fprintf(&b, "  %s: %s\n", p.Pkg, p.Err)
 			continue
 		}
-		unexplained := 0
-		for _, s := range p.Survivors {
-			if s.Reason == nil {
-				unexplained++
-			}
-		}
 		fmt.Fprintf(&b, "  %s: %.1f%% (%d killed, %d timed out, %d lived, %d unexplained)\n",
-			p.Pkg, p.efficacy(), p.Killed, p.TimedOut, p.Lived, unexplained)
+			p.Pkg, p.efficacy(), p.Killed, p.TimedOut, p.Lived, p.classes()["unexplained"])
 	}
 	return b.String()
 }
