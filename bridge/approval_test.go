@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,21 +26,14 @@ const (
 // guardEvents records the guard events a bridge reports.
 type guardEvents struct {
 	observe.Nop
-	mu     sync.Mutex
-	events []observe.GuardEvent
+	lockedList[observe.GuardEvent]
 }
 
-func (g *guardEvents) Guard(_ context.Context, e *observe.GuardEvent) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.events = append(g.events, *e)
-}
+func (g *guardEvents) Guard(_ context.Context, e *observe.GuardEvent) { g.add(*e) }
 
 func (g *guardEvents) actions() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	var out []string
-	for _, e := range g.events {
+	for _, e := range g.all() {
 		if e.Kind == observe.GuardApproval {
 			out = append(out, e.Identity+":"+e.Action+":"+e.Tool)
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,23 +34,27 @@ type recorded struct {
 	Args map[string]any
 }
 
-// callLog collects the calls of recording servers. Safe for concurrent use.
-type callLog struct {
+// lockedList is a list that goroutines append to while a test reads it.
+type lockedList[T any] struct {
 	mu    sync.Mutex
-	calls []recorded
+	items []T
 }
 
-func (l *callLog) add(r recorded) {
+func (l *lockedList[T]) add(x T) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.calls = append(l.calls, r)
+	l.items = append(l.items, x)
 }
 
-func (l *callLog) all() []recorded {
+// all returns a copy of the list, in the order added.
+func (l *lockedList[T]) all() []T {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]recorded(nil), l.calls...)
+	return slices.Clone(l.items)
 }
+
+// callLog collects the calls of recording servers. Safe for concurrent use.
+type callLog struct{ lockedList[recorded] }
 
 // recordingServer is a real MCP server with the named tools; each records
 // its arguments and answers "<tool> got <args>".

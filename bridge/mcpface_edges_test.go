@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -156,21 +155,10 @@ func TestResultBytes(t *testing.T) {
 // toolCalls records the face's finished tool calls.
 type toolCalls struct {
 	observe.Nop
-	mu   sync.Mutex
-	recs []observe.ToolCallRecord
+	lockedList[observe.ToolCallRecord]
 }
 
-func (c *toolCalls) ToolCallFinished(_ context.Context, r *observe.ToolCallRecord) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.recs = append(c.recs, *r)
-}
-
-func (c *toolCalls) all() []observe.ToolCallRecord {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.recs)
-}
+func (c *toolCalls) ToolCallFinished(_ context.Context, r *observe.ToolCallRecord) { c.add(*r) }
 
 // withHeaders is an http.RoundTripper that adds its headers to every
 // request.

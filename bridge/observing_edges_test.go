@@ -3,8 +3,6 @@ package bridge
 import (
 	"context"
 	"net/http"
-	"slices"
-	"sync"
 	"testing"
 
 	"github.com/mcp-bridge/mcp-bridge/bridge/auth"
@@ -15,21 +13,10 @@ import (
 // denials records the refusals a bridge reports.
 type denials struct {
 	observe.Nop
-	mu sync.Mutex
-	ds []observe.Denial
+	lockedList[observe.Denial]
 }
 
-func (d *denials) Denied(_ context.Context, x *observe.Denial) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.ds = append(d.ds, *x)
-}
-
-func (d *denials) all() []observe.Denial {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.Clone(d.ds)
-}
+func (d *denials) Denied(_ context.Context, x *observe.Denial) { d.add(*x) }
 
 // TestDenialIdentity: a refusal of a known caller names the caller; one
 // of a request that carried no credential names no one.

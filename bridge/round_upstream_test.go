@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +16,11 @@ import (
 // upstreamAttempts records the upstream attempts the observers are told of.
 type upstreamAttempts struct {
 	observe.Nop
-	mu    sync.Mutex
-	codes []int
+	lockedList[int]
 }
 
 func (u *upstreamAttempts) UpstreamRequest(_ context.Context, r *observe.UpstreamRecord) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.codes = append(u.codes, r.Code)
-}
-
-func (u *upstreamAttempts) all() []int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]int(nil), u.codes...)
+	u.add(r.Code)
 }
 
 // TestUpstreamAttemptsReported checks an attempt that got no answer is
