@@ -196,12 +196,6 @@ func windows(text, lowerText string, keywords []string) [][2]int {
 			}
 			end += i + 1
 		}
-		if len(out) > 0 && h < out[len(out)-1][1] {
-			// Inside the last window, which must now reach windowLines
-			// lines past this line too.
-			out[len(out)-1][1] = max(out[len(out)-1][1], end)
-			continue
-		}
 		start := h
 		for range windowLines + 1 {
 			start = strings.LastIndexByte(text[:start], '\n')
@@ -211,6 +205,8 @@ func windows(text, lowerText string, keywords []string) [][2]int {
 		}
 		start++ // after the newline, or 0
 		if len(out) > 0 && start <= out[len(out)-1][1] {
+			// Touching or inside the last window, which now reaches
+			// windowLines lines past this line too.
 			out[len(out)-1][1] = max(out[len(out)-1][1], end)
 			continue
 		}
