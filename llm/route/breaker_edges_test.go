@@ -272,3 +272,30 @@ func TestRateLimitFailoverOnlyWithSomewhereElse(t *testing.T) {
 		t.Errorf("two upstreams: %s, %v, first got %d requests; want second to answer", a.Name, err, len(first.Requests()))
 	}
 }
+
+// TestFailureLogSaysWhetherAnotherIsTried: a failed upstream's log line
+// says the next one is tried only when there is one.
+func TestFailureLogSaysWhetherAnotherIsTried(t *testing.T) {
+	g := newBreakerRig(t, Options{})
+	if got := g.send(); got != "backup" {
+		t.Fatalf("answered by %q, want backup", got)
+	}
+	if l := g.log.lines("failed before answering"); len(l) != 1 || !strings.Contains(l[0], "trying the next one") {
+		t.Errorf("with a backup: %q, want one line saying the next one is tried", l)
+	}
+
+	logs := &lockedBuffer{}
+	down := &fake{chat: func(context.Context) (*http.Response, error) {
+		return nil, &llm.Error{StatusCode: 502, Message: "bad gateway"}
+	}}
+	r, err := New(Options{Upstreams: []Upstream{{Name: "lone", Client: down}}, Logger: slogTo(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Send(context.Background(), Request{Model: "m", Body: body}); err == nil {
+		t.Fatal("a lone failing upstream answered")
+	}
+	if l := logs.lines("failed before answering"); len(l) != 1 || strings.Contains(l[0], "next") {
+		t.Errorf("alone: %q, want one line that names no next upstream", l)
+	}
+}

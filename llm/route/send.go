@@ -87,13 +87,14 @@ func (r *Router) Send(ctx context.Context, req Request) (*http.Response, Attempt
 	var resting []Candidate
 	var last error
 	var lastAttempt Attempt
-	for _, c := range cands {
+	for i, c := range cands {
 		v := c.up.health.admit(r.opts.now(), thr)
 		if v == skip {
 			resting = append(resting, c)
 			continue
 		}
-		resp, a, next, err := r.try(ctx, sendCtx, req, c, v == probe)
+		more := i < len(cands)-1 || len(resting) > 0
+		resp, a, next, err := r.try(ctx, sendCtx, req, c, v == probe, more)
 		if !next {
 			return resp, a, err
 		}
@@ -101,8 +102,8 @@ func (r *Router) Send(ctx context.Context, req Request) (*http.Response, Attempt
 	}
 	// Every candidate that was up has failed: the resting ones are the
 	// last resort.
-	for _, c := range resting {
-		resp, a, next, err := r.try(ctx, sendCtx, req, c, false)
+	for i, c := range resting {
+		resp, a, next, err := r.try(ctx, sendCtx, req, c, false, i < len(resting)-1)
 		if !next {
 			return resp, a, err
 		}
@@ -112,8 +113,12 @@ func (r *Router) Send(ctx context.Context, req Request) (*http.Response, Attempt
 }
 
 // try sends req to c. next reports that the failure (err) lets another
-// candidate be tried.
-func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, probing bool) (resp *http.Response, a Attempt, next bool, err error) {
+// candidate be tried; more, that there is one, which its log line says.
+func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, probing, more bool) (resp *http.Response, a Attempt, next bool, err error) {
+	then := ""
+	if more {
+		then = ": trying the next one"
+	}
 	u := c.up
 	a = Attempt{Candidate: c, NoStream: u.noStreamTools.Load()}
 	thr := r.opts.BreakerFailures
@@ -156,13 +161,13 @@ func (r *Router) try(ctx, sendCtx context.Context, req Request, c Candidate, pro
 				wait = time.Second
 			}
 			u.health.coolDown(r.opts.now(), wait)
-			r.log.Warn("upstream is rate limited: trying the next one", "upstream", u.Name, "retry_after", wait)
+			r.log.Warn("upstream is rate limited"+then, "upstream", u.Name, "retry_after", wait)
 			return nil, a, true, err
 		case status == 0 || status >= 500:
 			if u.health.failed(r.opts.now(), thr, r.opts.BreakerCooldown) {
 				r.log.Warn("upstream keeps failing: circuit open", "upstream", u.Name, "cooldown", r.opts.BreakerCooldown)
 			}
-			r.log.Warn("upstream failed before answering: trying the next one", "upstream", u.Name, "status", status, "err", err)
+			r.log.Warn("upstream failed before answering"+then, "upstream", u.Name, "status", status, "err", err)
 			return nil, a, true, err
 		default:
 			// The upstream answered: the request is at fault, not it.
